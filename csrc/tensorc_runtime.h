@@ -1,0 +1,309 @@
+/*
+ * tensorc_runtime.h -- included by every kernel tensorc generates.
+ *
+ * Contents
+ *   1. dtype names (tc_int8 ... tc_complex128, tc_bool) and tc_intp
+ *   2. the kernel calling convention (tc_arg, error codes)
+ *   3. libm SIMD declarations (glibc libmvec, IEEE semantics kept)
+ *   4. numpy-semantics scalar helpers (floor division, modulo, sign,
+ *      rounding, sigmoid family, softplus)
+ *
+ * Everything is plain C11 (no Python.h).  Helpers are `static inline` so each
+ * kernel gets its own copy and the vectoriser can see through them.
+ *
+ * ---------------------------------------------------------------------------
+ * Kernel calling convention
+ * ---------------------------------------------------------------------------
+ *   int NAME(const tc_arg *args);
+ *
+ * `args` holds one tc_arg per operand, inputs first then outputs, in the order
+ * the generator chose.  A tc_arg describes a strided array exactly like a
+ * numpy array does: data pointer, ndim, shape, strides *in bytes*.  A
+ * broadcast dimension may be passed with stride 0.  Scalars are 0-d arrays
+ * (ndim 0, shape/strides may be NULL).
+ *
+ * The kernel validates every shape it relies on before touching memory and
+ * returns 0 on success or TC_ERROR(code, operand_index) on failure; the
+ * caller turns a nonzero result into a Python ValueError naming the operand
+ * and the shapes (see tensorc/backend/c/runner.py).
+ * ---------------------------------------------------------------------------
+ */
+#ifndef TENSORC_RUNTIME_H
+#define TENSORC_RUNTIME_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <math.h>
+#include <complex.h>
+#include <limits.h>
+
+#define TENSORC_RUNTIME_VERSION 1
+
+/* ---------------------------------------------------------------- dtypes */
+typedef int8_t tc_int8;
+typedef int16_t tc_int16;
+typedef int32_t tc_int32;
+typedef int64_t tc_int64;
+typedef uint8_t tc_uint8;
+typedef uint16_t tc_uint16;
+typedef uint32_t tc_uint32;
+typedef uint64_t tc_uint64;
+typedef float tc_float32;
+typedef double tc_float64;
+typedef float _Complex tc_complex64;
+typedef double _Complex tc_complex128;
+typedef uint8_t tc_bool; /* numpy bool: one byte, 0 or 1 */
+typedef int64_t tc_intp; /* shapes and byte strides */
+
+/* ---------------------------------------------------- calling convention */
+typedef struct tc_arg {
+    char *data;             /* address of element [0, 0, ...]            */
+    const tc_intp *shape;   /* ndim entries                               */
+    const tc_intp *strides; /* ndim entries, in bytes; 0 = broadcast      */
+    int32_t ndim;
+    int32_t flags;          /* reserved, 0                                */
+} tc_arg;
+
+typedef int (*tc_kernel_fn)(const tc_arg *args);
+
+/* error codes (low byte) returned by kernels and by tc_run_program */
+#define TC_OK 0
+#define TC_ERR_NDIM 1      /* an operand has the wrong number of dims   */
+#define TC_ERR_SHAPE 2     /* shapes do not match / do not broadcast    */
+#define TC_ERR_DTYPE 3     /* element size/kind is not what was compiled */
+#define TC_ERR_READONLY 4  /* an output operand is not writable          */
+#define TC_ERR_NOTARRAY 5  /* an operand does not export a buffer        */
+#define TC_ERR_ALLOC 6     /* out of memory inside a kernel              */
+#define TC_ERR_INTERNAL 7
+/* code | operand index << 8: which operand of the step was wrong */
+#define TC_ERROR(code, operand) ((int)(code) | ((int)(operand) << 8))
+#define TC_ERROR_CODE(err) ((err) & 0xff)
+#define TC_ERROR_OPERAND(err) (((err) >> 8) & 0xffff)
+
+/* ------------------------------------------------- libm SIMD declarations
+ * gcc only calls glibc's vector math library (libmvec) when the libm
+ * functions carry `declare simd`, which glibc's <math.h> adds only under
+ * -ffast-math.  Redeclaring them here, and compiling with -fopenmp-simd,
+ * gets vector calls (_ZGV*) while keeping IEEE NaN/inf semantics.  Only
+ * functions that libmvec actually exports may be listed (an undeclared
+ * vector variant is an undefined symbol at load time).
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GLIBC_PREREQ) \
+    && !defined(TC_NO_LIBMVEC)
+#if __GLIBC_PREREQ(2, 22)
+/* One declaration per macro call: gcc 12 drops the second of two _Pragma
+ * operators produced by a single macro expansion. */
+#define TC_SIMD1(T, f) _Pragma("omp declare simd notinbranch") extern T f(T);
+#define TC_SIMD2(T, f) _Pragma("omp declare simd notinbranch") extern T f(T, T);
+TC_SIMD1(double, exp)
+TC_SIMD1(float, expf)
+TC_SIMD1(double, log)
+TC_SIMD1(float, logf)
+TC_SIMD1(double, sin)
+TC_SIMD1(float, sinf)
+TC_SIMD1(double, cos)
+TC_SIMD1(float, cosf)
+TC_SIMD2(double, pow)
+TC_SIMD2(float, powf)
+#if __GLIBC_PREREQ(2, 35)
+TC_SIMD1(double, acos)
+TC_SIMD1(float, acosf)
+TC_SIMD1(double, acosh)
+TC_SIMD1(float, acoshf)
+TC_SIMD1(double, asin)
+TC_SIMD1(float, asinf)
+TC_SIMD1(double, asinh)
+TC_SIMD1(float, asinhf)
+TC_SIMD1(double, atan)
+TC_SIMD1(float, atanf)
+TC_SIMD1(double, atanh)
+TC_SIMD1(float, atanhf)
+TC_SIMD1(double, cbrt)
+TC_SIMD1(float, cbrtf)
+TC_SIMD1(double, cosh)
+TC_SIMD1(float, coshf)
+TC_SIMD1(double, erf)
+TC_SIMD1(float, erff)
+TC_SIMD1(double, erfc)
+TC_SIMD1(float, erfcf)
+TC_SIMD1(double, exp10)
+TC_SIMD1(float, exp10f)
+TC_SIMD1(double, exp2)
+TC_SIMD1(float, exp2f)
+TC_SIMD1(double, expm1)
+TC_SIMD1(float, expm1f)
+TC_SIMD1(double, log10)
+TC_SIMD1(float, log10f)
+TC_SIMD1(double, log1p)
+TC_SIMD1(float, log1pf)
+TC_SIMD1(double, log2)
+TC_SIMD1(float, log2f)
+TC_SIMD1(double, sinh)
+TC_SIMD1(float, sinhf)
+TC_SIMD1(double, tan)
+TC_SIMD1(float, tanf)
+TC_SIMD1(double, tanh)
+TC_SIMD1(float, tanhf)
+TC_SIMD2(double, atan2)
+TC_SIMD2(float, atan2f)
+TC_SIMD2(double, hypot)
+TC_SIMD2(float, hypotf)
+#endif
+#undef TC_SIMD1
+#undef TC_SIMD2
+#define TC_HAVE_LIBMVEC 1
+#endif
+#endif
+
+/* Not vectorised but always available: lgamma, tgamma (and erf/erfc on
+ * old glibc).  They come from <math.h>. */
+
+/* ------------------------------------------- integer floor division / mod
+ * Python/numpy semantics: the quotient rounds toward -inf and the remainder
+ * has the sign of the divisor.  Division or modulo by zero gives 0 (numpy's
+ * result, without its warning).  MIN // -1 wraps to MIN (numpy's result) and
+ * MIN % -1 is 0, computed without signed-overflow UB.
+ */
+#define TC_DEF_SIGNED_DIVMOD(SUF, T)                                      \
+    static inline T tc_floordiv_##SUF(T a, T b) {                           \
+        if (b == 0) return 0;                                             \
+        if (b == -1) return (T)(0 - (uint64_t)a); /* MIN wraps, no UB */  \
+        T q = (T)(a / b);                                                 \
+        T r = (T)(a % b);                                                 \
+        return (T)(q - ((r != 0) & ((r < 0) != (b < 0))));                \
+    }                                                                     \
+    static inline T tc_mod_##SUF(T a, T b) {                              \
+        if (b == 0 || b == -1) return 0;                                  \
+        T r = (T)(a % b);                                                 \
+        return (T)(r + (((r != 0) & ((r < 0) != (b < 0))) ? b : 0));      \
+    }
+#define TC_DEF_UNSIGNED_DIVMOD(SUF, T)                                    \
+    static inline T tc_floordiv_##SUF(T a, T b) { return b ? (T)(a / b) : 0; } \
+    static inline T tc_mod_##SUF(T a, T b) { return b ? (T)(a % b) : 0; }
+
+TC_DEF_SIGNED_DIVMOD(int8, tc_int8)
+TC_DEF_SIGNED_DIVMOD(int16, tc_int16)
+TC_DEF_SIGNED_DIVMOD(int32, tc_int32)
+TC_DEF_SIGNED_DIVMOD(int64, tc_int64)
+TC_DEF_UNSIGNED_DIVMOD(uint8, tc_uint8)
+TC_DEF_UNSIGNED_DIVMOD(uint16, tc_uint16)
+TC_DEF_UNSIGNED_DIVMOD(uint32, tc_uint32)
+TC_DEF_UNSIGNED_DIVMOD(uint64, tc_uint64)
+#undef TC_DEF_SIGNED_DIVMOD
+#undef TC_DEF_UNSIGNED_DIVMOD
+
+/* --------------------------------------------- float floor division / mod
+ * np.floor_divide / np.remainder for floats: the remainder is fmod(a, b)
+ * moved into the divisor's sign; the quotient is (a - mod) / b rounded to
+ * the nearest integer from below.  b == 0 gives a / b and NaN like numpy.
+ * Suffix: _f32 / _f64.
+ */
+#define TC_DEF_FLOAT_DIVMOD(SUF, T, FMOD, FLOOR, COPYSIGN)                \
+    static inline T tc_mod_##SUF(T a, T b) {                              \
+        T m = FMOD(a, b);                                                 \
+        if (b == 0) return m;                                             \
+        if (m != 0) {                                                     \
+            if ((b < 0) != (m < 0)) m += b;                               \
+        } else {                                                          \
+            m = COPYSIGN((T)0, b);                                        \
+        }                                                                 \
+        return m;                                                         \
+    }                                                                     \
+    static inline T tc_floordiv_##SUF(T a, T b) {                         \
+        if (b == 0) return a / b;                                         \
+        T m = FMOD(a, b);                                                 \
+        T d = (a - m) / b;                                                \
+        if (m != 0 && ((b < 0) != (m < 0))) d -= (T)1;                    \
+        if (d == 0) return COPYSIGN((T)0, a / b);                         \
+        T f = FLOOR(d);                                                   \
+        if (d - f > (T)0.5) f += (T)1;                                    \
+        return f;                                                         \
+    }
+TC_DEF_FLOAT_DIVMOD(f64, double, fmod, floor, copysign)
+TC_DEF_FLOAT_DIVMOD(f32, float, fmodf, floorf, copysignf)
+#undef TC_DEF_FLOAT_DIVMOD
+
+/* ------------------------------------------------------------------ sign
+ * np.sign: -1, 0 or 1; NaN stays NaN; -0.0 gives +0.0. */
+#define TC_DEF_SGN_SIGNED(SUF, T) \
+    static inline T tc_sgn_##SUF(T x) { return (T)((x > 0) - (x < 0)); }
+#define TC_DEF_SGN_UNSIGNED(SUF, T) \
+    static inline T tc_sgn_##SUF(T x) { return (T)(x != 0); }
+TC_DEF_SGN_SIGNED(int8, tc_int8)
+TC_DEF_SGN_SIGNED(int16, tc_int16)
+TC_DEF_SGN_SIGNED(int32, tc_int32)
+TC_DEF_SGN_SIGNED(int64, tc_int64)
+TC_DEF_SGN_UNSIGNED(uint8, tc_uint8)
+TC_DEF_SGN_UNSIGNED(uint16, tc_uint16)
+TC_DEF_SGN_UNSIGNED(uint32, tc_uint32)
+TC_DEF_SGN_UNSIGNED(uint64, tc_uint64)
+#undef TC_DEF_SGN_SIGNED
+#undef TC_DEF_SGN_UNSIGNED
+static inline double tc_sgn_f64(double x) {
+    return x > 0 ? 1.0 : (x < 0 ? -1.0 : (x == 0 ? 0.0 : x));
+}
+static inline float tc_sgn_f32(float x) {
+    return x > 0 ? 1.0f : (x < 0 ? -1.0f : (x == 0 ? 0.0f : x));
+}
+
+/* ------------------------------------------------------------- rounding
+ * np.round / np.rint: half to even.  nearbyint honours the current rounding
+ * mode, which is round-to-nearest-even unless someone changed it. */
+static inline double tc_round_f64(double x) { return nearbyint(x); }
+static inline float tc_round_f32(float x) { return nearbyintf(x); }
+
+/* ---------------------------------------------------------- sigmoid family
+ * Branch-free so that loops using them still vectorise.
+ *   sigmoid(x)  = 1 / (1 + exp(-x)), computed from exp(-|x|) so it neither
+ *                 overflows nor loses the tail for large negative x.
+ *   softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
+ *   hard_sigmoid(x) = clip(0.2 x + 0.5, 0, 1)         (Theano's definition)
+ *   ultra_fast_sigmoid: Theano's piecewise approximation of
+ *     0.5 (tanh(x/2) + 1) where tanh(u), u = |x|/2, is replaced by
+ *     1.5 u / (1 + u)                 for u < 1.7,
+ *     0.935409070603099 + 0.0458812946797165 (u - 1.7)  for u < 3,
+ *     0.99505475368673                otherwise, with the sign of x.
+ *   NaN in gives NaN out for all of them.
+ */
+static inline double tc_sigmoid_f64(double x) {
+    double e = exp(-fabs(x));
+    double r = 1.0 / (1.0 + e);
+    return x >= 0 ? r : e * r;
+}
+static inline float tc_sigmoid_f32(float x) {
+    float e = expf(-fabsf(x));
+    float r = 1.0f / (1.0f + e);
+    return x >= 0 ? r : e * r;
+}
+static inline double tc_softplus_f64(double x) {
+    return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
+}
+static inline float tc_softplus_f32(float x) {
+    return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x)));
+}
+static inline double tc_hard_sigmoid_f64(double x) {
+    double v = 0.2 * x + 0.5;
+    return v < 0 ? 0.0 : (v > 1 ? 1.0 : v);
+}
+static inline float tc_hard_sigmoid_f32(float x) {
+    float v = 0.2f * x + 0.5f;
+    return v < 0 ? 0.0f : (v > 1 ? 1.0f : v);
+}
+static inline double tc_ultra_fast_sigmoid_f64(double x) {
+    double u = 0.5 * fabs(x);
+    double t = u < 1.7 ? 1.5 * u / (1.0 + u)
+             : (u < 3.0 ? 0.935409070603099 + 0.0458812946797165 * (u - 1.7)
+                        : 0.99505475368673);
+    t = u == u ? t : u; /* NaN in, NaN out */
+    return 0.5 * (copysign(t, x) + 1.0);
+}
+static inline float tc_ultra_fast_sigmoid_f32(float x) {
+    float u = 0.5f * fabsf(x);
+    float t = u < 1.7f ? 1.5f * u / (1.0f + u)
+            : (u < 3.0f ? 0.935409070603099f + 0.0458812946797165f * (u - 1.7f)
+                        : 0.99505475368673f);
+    t = u == u ? t : u;
+    return 0.5f * (copysignf(t, x) + 1.0f);
+}
+
+#endif /* TENSORC_RUNTIME_H */

@@ -1,0 +1,336 @@
+"""On-disk cache of compiled kernel libraries (DESIGN §5).
+
+Layout under ``config.cache_dir`` (0700, owned by the user, else refused)::
+
+    kernels/<k[:2]>/<k>.c      the source
+    kernels/<k[:2]>/<k>.so     the library
+    kernels/<k[:2]>/<k>.json   the key parts + checksum of the .so; written last,
+                               so it is the commit record: no json, no entry.
+                               Its mtime is the last-used stamp (LRU pruning).
+    kernels/<k[:2]>/<k>.lock   per-key flock: one process compiles a key
+    toolchains/<id>.json       compiler probes (see compiler.py)
+
+Correctness never depends on the locks: every file appears by atomic rename and
+an entry is trusted only when its json matches the key and the checksum of its
+library. Locks only stop two processes from compiling the same key twice.
+
+>>> from tensorc.backend.c.cache import get_library             # doctest: +SKIP
+>>> lib = get_library("int f(const tc_arg *a) { return 0; }", name_hint="f")  # doctest: +SKIP
+>>> lib.kernel("f")                                              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from typing import Any, Iterator
+
+from tensorc.backend.c import compiler, cpu, loader, paths
+from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir
+from tensorc.config import config
+
+KEY_PARTS: tuple[str, ...] = ("source", "runtime_header", "compiler", "flags", "cpu",
+                              "tensorc", "cffi", "platform", "python")
+_PRUNE_INTERVAL_S = 60.0
+_STALE_TEMP_S = 3600.0
+_MEMO: dict[tuple[Any, ...], "LoadedLib"] = {}  # clearable in-process memo
+
+
+@dataclasses.dataclass
+class LoadedLib:
+    """A compiled, dlopen'ed kernel library."""
+    path: str            #: the .so
+    key: str             #: sha256 cache key
+    name_hint: str
+    handle: Any          #: dlopen handle (cffi ``void *``)
+    compiled: bool       #: True when this call compiled it (a cache miss)
+    source_path: str
+    _kernels: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def kernel(self, name: str) -> Any:
+        """The function pointer (``tc_kernel_fn``) of kernel ``name``."""
+        fn = self._kernels.get(name)
+        if fn is None:
+            fn = self._kernels[name] = loader.dlsym(self.handle, name)
+        return fn
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def _tensorc_version() -> str:
+    version = getattr(sys.modules.get("tensorc"), "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        from importlib.metadata import version as dist_version
+        return dist_version("tensorc")
+    except Exception:  # not installed: a source checkout
+        return "0.1.0"
+
+
+def key_parts(source: str, info: compiler.CompilerInfo, flags: list[str]) -> dict[str, str]:
+    """Everything that affects the binary, by name (stored beside the entry)."""
+    import _cffi_backend
+    return {
+        "source": _sha(source),
+        "runtime_header": _sha(paths.runtime_header_text()),
+        "compiler": f"{info.path} | {info.version}",
+        "flags": " ".join(flags),
+        "cpu": cpu.cpu_fingerprint(),
+        "tensorc": _tensorc_version(),
+        "cffi": str(_cffi_backend.__version__),
+        "platform": f"{sys.platform}-{os.uname().machine}",
+        "python": sys.implementation.cache_tag or sys.version.split()[0],
+    }
+
+
+def cache_key(parts: dict[str, str]) -> str:
+    """sha256 over the named parts, in the fixed order of ``KEY_PARTS``."""
+    return _sha("\n".join(f"{name}={parts[name]}" for name in KEY_PARTS))
+
+
+def _kernels_dir(create: bool = True) -> str:
+    root = config.cache_dir
+    if create:
+        ensure_private_dir(root)
+        return ensure_private_dir(os.path.join(root, "kernels"))
+    return os.path.join(root, "kernels")
+
+
+@contextlib.contextmanager
+def _key_lock(lock_path: str, blocking: bool = True) -> Iterator[bool]:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _read_meta(base: str) -> dict[str, Any] | None:
+    try:
+        with open(base + ".json", encoding="utf-8") as fh:
+            meta = json.load(fh)
+        return meta if isinstance(meta, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _try_load(base: str, key: str) -> Any | None:
+    """dlopen the entry if it is complete and intact, else None (a miss)."""
+    meta = _read_meta(base)
+    so = base + ".so"
+    if not meta or meta.get("key") != key:
+        return None
+    try:
+        with open(so, "rb") as fh:
+            blob = fh.read()
+    except OSError:
+        return None
+    if len(blob) != meta.get("so_size") or _sha(blob) != meta.get("so_sha256"):
+        return None
+    try:
+        handle = loader.dlopen(so)
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(base + ".json")  # last-used stamp for LRU pruning
+    return handle
+
+
+def _remove_temps(shard: str, key: str, min_age_s: float = 0.0) -> None:
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(shard):
+            if name.startswith(key) and ".tmp." in name:
+                path = os.path.join(shard, name)
+                with contextlib.suppress(OSError):
+                    if now - os.stat(path).st_mtime >= min_age_s:
+                        os.unlink(path)
+
+
+def _build(base: str, key: str, source: str, name_hint: str, parts: dict[str, str],
+           info: compiler.CompilerInfo, flags: list[str]) -> None:
+    shard = os.path.dirname(base)
+    for suffix in (".json", ".so"):  # an untrusted leftover
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(base + suffix)
+    _remove_temps(shard, key)  # we hold the key lock: nobody else is writing them
+    atomic_write(base + ".c", source)
+    compiler.compile_library(base + ".c", base + ".so", info=info, flags=flags)
+    with open(base + ".so", "rb") as fh:
+        blob = fh.read()
+    meta = {"key": key, "name_hint": name_hint, "parts": parts, "created": time.time(),
+            "so_size": len(blob), "so_sha256": _sha(blob)}
+    atomic_write(base + ".json", json.dumps(meta, indent=1))
+
+
+def get_library(source: str, *, name_hint: str = "kernel") -> LoadedLib:
+    """Compile ``source`` (C including ``tensorc_runtime.h``) or reuse the cached build.
+
+    Raises :class:`~tensorc.backend.c.errors.CompileError` when there is no
+    working compiler or the source does not compile, and
+    :class:`~tensorc.backend.c.errors.CacheError` when the cache directory
+    cannot be trusted.
+    """
+    memo_key = (config.cache_dir, config.cxx, config.cflags, config.openmp, source)
+    lib = _MEMO.get(memo_key)
+    if lib is not None:
+        return lib
+    info = compiler.require_compiler()
+    flags = compiler.compiler_flags(info)
+    parts = key_parts(source, info, flags)
+    key = cache_key(parts)
+    shard = ensure_private_dir(os.path.join(_kernels_dir(), key[:2]))
+    base = os.path.join(shard, key)
+    compiled = False
+    handle = _try_load(base, key)
+    if handle is None:
+        with _key_lock(base + ".lock"):
+            handle = _try_load(base, key)  # another process may have built it meanwhile
+            if handle is None:
+                _build(base, key, source, name_hint, parts, info, flags)
+                compiled = True
+                handle = loader.dlopen(base + ".so")
+        if compiled:
+            _maybe_prune()
+    lib = LoadedLib(base + ".so", key, name_hint, handle, compiled, base + ".c")
+    _MEMO[memo_key] = lib
+    return lib
+
+
+def explain_miss(source: str, *, name_hint: str) -> list[str]:
+    """Which key parts differ from the cached entries built under the same ``name_hint``."""
+    info = compiler.require_compiler()
+    parts = key_parts(source, info, compiler.compiler_flags(info))
+    diffs: list[str] = []
+    for entry in cache_list():
+        if entry["name_hint"] == name_hint:
+            old = entry.get("parts", {})
+            changed = [p for p in KEY_PARTS if old.get(p) != parts[p]]
+            diffs.append(f"{entry['key'][:12]}: differs in {', '.join(changed) or 'nothing'}")
+    return diffs or [f"no cached entry named {name_hint!r}"]
+
+
+def clear_memo() -> None:
+    """Forget the in-process memo (the disk cache is untouched)."""
+    _MEMO.clear()
+
+
+def _entries(kdir: str) -> Iterator[tuple[str, str]]:
+    """(shard dir, key) of every committed entry; never holds a lock."""
+    with contextlib.suppress(OSError):
+        for shard_name in os.listdir(kdir):
+            shard = os.path.join(kdir, shard_name)
+            with contextlib.suppress(OSError):
+                for name in os.listdir(shard):
+                    if name.endswith(".json") and ".tmp." not in name:
+                        yield shard, name[:-5]
+
+
+def _entry_size(base: str) -> int:
+    total = 0
+    for suffix in (".so", ".c", ".json"):
+        with contextlib.suppress(OSError):
+            total += os.stat(base + suffix).st_size
+    return total
+
+
+def cache_list() -> list[dict[str, Any]]:
+    """One dict per cached entry: key, name_hint, bytes, last_used, created, parts."""
+    kdir = _kernels_dir(create=False)
+    if not os.path.isdir(kdir):
+        return []
+    out = []
+    for shard, key in _entries(kdir):
+        base = os.path.join(shard, key)
+        meta = _read_meta(base) or {}
+        with contextlib.suppress(OSError):
+            out.append({"key": key, "name_hint": meta.get("name_hint", "?"),
+                        "bytes": _entry_size(base),
+                        "last_used": os.stat(base + ".json").st_mtime,
+                        "created": meta.get("created", 0.0), "parts": meta.get("parts", {}),
+                        "path": base + ".so"})
+    return sorted(out, key=lambda e: e["last_used"], reverse=True)
+
+
+def cache_info() -> dict[str, Any]:
+    """Summary: directory, number of entries, total bytes, size cap."""
+    entries = cache_list()
+    return {"cache_dir": config.cache_dir, "entries": len(entries),
+            "bytes": sum(e["bytes"] for e in entries), "max_mb": config.cache_max_mb}
+
+
+def _remove_entry(base: str) -> bool:
+    """Delete one entry unless a process holds its lock (is compiling it)."""
+    lock = base + ".lock"
+    try:
+        with _key_lock(lock, blocking=False) as got:
+            if not got:
+                return False
+            for suffix in (".json", ".so", ".c"):  # json first: untrust, then delete
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(base + suffix)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock)
+    except OSError:
+        return False
+    return True
+
+
+def cache_prune(max_mb: float | None = None) -> int:
+    """Drop least-recently-used entries until the cache fits ``max_mb``
+    (default ``config.cache_max_mb``), and stale temporary files. Returns the
+    number of entries removed."""
+    kdir = _kernels_dir(create=False)
+    if not os.path.isdir(kdir):
+        return 0
+    limit = float(config.cache_max_mb if max_mb is None else max_mb) * 1024 * 1024
+    for shard_name in os.listdir(kdir):
+        shard = os.path.join(kdir, shard_name)
+        if os.path.isdir(shard):
+            _remove_temps(shard, "", min_age_s=_STALE_TEMP_S)
+    entries = cache_list()
+    total = sum(e["bytes"] for e in entries)
+    removed = 0
+    for entry in reversed(entries):  # oldest use first
+        if total <= limit:
+            break
+        if _remove_entry(entry["path"][:-3]):
+            total -= entry["bytes"]
+            removed += 1
+    return removed
+
+
+def cache_clear() -> int:
+    """Remove every entry not being compiled right now; returns how many."""
+    clear_memo()
+    kdir = _kernels_dir(create=False)
+    removed = sum(_remove_entry(os.path.join(shard, key)) for shard, key in list(_entries(kdir)))
+    with contextlib.suppress(OSError):
+        for shard_name in os.listdir(kdir):
+            _remove_temps(os.path.join(kdir, shard_name), "", min_age_s=_STALE_TEMP_S)
+    return removed
+
+
+def _maybe_prune() -> None:
+    """Prune at most once a minute (the stamp file's mtime says when we last did)."""
+    stamp = os.path.join(config.cache_dir, "last_prune")
+    with contextlib.suppress(OSError):
+        if time.time() - os.stat(stamp).st_mtime < _PRUNE_INTERVAL_S:
+            return
+    with contextlib.suppress(OSError):
+        with open(stamp, "w", encoding="utf-8"):
+            pass
+        cache_prune()

@@ -1,0 +1,48 @@
+"""C declarations shared by the install-time extension ``tensorc._ext`` and the ABI fallback.
+
+Kept free of imports so that ``setup.py`` can load this file by path.
+"""
+
+#: Types of the kernel calling convention (mirror of ``tensorc_runtime.h``) and
+#: of the program runner (``csrc/tensorc_ext.h``).
+TYPES_CDEF = """
+typedef int64_t tc_intp;
+typedef struct tc_arg {
+    char *data;
+    const tc_intp *shape;
+    const tc_intp *strides;
+    int32_t ndim;
+    int32_t flags;
+} tc_arg;
+typedef int (*tc_kernel_fn)(const tc_arg *args);
+typedef struct tc_step { tc_kernel_fn fn; int32_t nargs; int32_t first; } tc_step;
+typedef struct tc_slot_spec { int32_t ndim; int32_t itemsize; char kind; char writable; char pad[2]; } tc_slot_spec;
+typedef struct tc_program {
+    int32_t nsteps;
+    int32_t nslots;
+    tc_step *steps;
+    int32_t *argidx;
+    tc_arg *slots;
+    tc_intp *dims;
+} tc_program;
+"""
+
+#: Functions of ``tensorc._ext`` (API mode, compiled at install time).
+EXT_FUNCS_CDEF = """
+#define TC_MAX_NDIM 64
+int tc_run_program(const tc_program *prog, int32_t *failed_step);
+int tc_bind(tc_program *prog, uintptr_t seq, int32_t first_slot, int32_t n, const tc_slot_spec *specs);
+int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *specs, int32_t *failed_step);
+void *tc_dlopen(const char *path);
+void *tc_dlsym(void *handle, const char *name);
+const char *tc_dlerror(void);
+"""
+
+#: libc's dynamic loader, declared for the ABI fallback (no extension).
+LIBDL_CDEF = """
+void *dlopen(const char *path, int flags);
+void *dlsym(void *handle, const char *name);
+char *dlerror(void);
+"""
+
+EXT_MODULE = "tensorc._ext"

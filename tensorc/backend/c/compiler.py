@@ -1,0 +1,221 @@
+"""C compiler driver: find the compiler, choose flags, compile a shared library.
+
+Kernels are plain C (no ``Python.h``) compiled straight with ``subprocess`` into a
+temporary file beside the target, then renamed over it, so a reader never sees a
+half-written library. Facts about a compiler that cost a subprocess (its version
+line, whether ``-fopenmp`` works, whether it can build a library at all) are
+probed once per machine and kept in a small JSON file in the cache directory,
+keyed by the compiler binary's path, size and mtime; a fresh process reads that
+file instead of spawning the compiler.
+
+>>> from tensorc.backend.c import compiler
+>>> isinstance(compiler.compiler_available(), bool)
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from typing import Sequence
+
+from tensorc.backend.c import cpu, paths
+from tensorc.backend.c.errors import CompileError
+from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir
+from tensorc.config import config
+
+#: Base flags. -fno-math-errno / -fno-trapping-math only drop errno updates and
+#: FP-exception-flag preservation (neither is observable from numpy's results);
+#: results stay IEEE: NaN, inf and -0.0 behave as without them. No -ffast-math.
+BASE_FLAGS: tuple[str, ...] = (
+    "-O3", "-march=native", "-fopenmp-simd", "-fPIC", "-shared", "-std=c11",
+    "-fno-math-errno", "-fno-trapping-math",
+)
+#: Searched in order when ``config.cxx`` is empty.
+DEFAULT_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
+LINK_LIBS: tuple[str, ...] = ("-lm",)
+_PROBE_SOURCE = "int tc_probe(int x) { return x + 1; }\n"
+_OPENMP_PROBE_SOURCE = "#include <omp.h>\nint tc_probe(void) { return omp_get_max_threads(); }\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class CompilerInfo:
+    """What tensorc knows about one compiler binary."""
+    path: str           #: absolute path of the driver
+    version: str        #: first line of ``--version``
+    works: bool         #: it built a tiny shared library
+    openmp: bool        #: ``-fopenmp`` builds and links
+    error: str = ""     #: why ``works`` is False
+
+
+@functools.lru_cache(maxsize=16)
+def _resolve(name: str) -> str | None:
+    if os.sep in name:
+        return os.path.abspath(name) if os.access(name, os.X_OK) and os.path.isfile(name) else None
+    return shutil.which(name)
+
+
+def find_compiler() -> str | None:
+    """Absolute path of the C compiler to use, or None.
+
+    ``config.cxx`` when set (a name looked up on PATH, or a path); otherwise the
+    first of ``cc``, ``gcc``, ``clang`` found on PATH.
+    """
+    if config.cxx:
+        return _resolve(config.cxx)
+    for name in DEFAULT_COMPILERS:
+        found = _resolve(name)
+        if found:
+            return found
+    return None
+
+
+def _identity(path: str) -> str:
+    st = os.stat(path)
+    real = os.path.realpath(path)
+    return hashlib.sha256(f"{path}|{real}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
+
+
+def _run(cmd: Sequence[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, check=False)
+
+
+def _probe_compile(cc: str, source: str, extra: Sequence[str]) -> tuple[bool, str]:
+    with tempfile.TemporaryDirectory(prefix="tensorc-probe-") as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w", encoding="utf-8") as fh:
+            fh.write(source)
+        try:
+            proc = _run([cc, "-shared", "-fPIC", *extra, "-o", os.path.join(tmp, "probe.so"), src], tmp)
+        except OSError as exc:
+            return False, str(exc)
+        return proc.returncode == 0, proc.stderr
+
+
+def _probe(cc: str) -> CompilerInfo:
+    try:
+        proc = _run([cc, "--version"])
+        version = (proc.stdout or proc.stderr).strip().splitlines()[0] if proc.returncode == 0 else ""
+    except (OSError, IndexError):
+        version = ""
+    works, err = _probe_compile(cc, _PROBE_SOURCE, ())
+    openmp = works and _probe_compile(cc, _OPENMP_PROBE_SOURCE, ("-fopenmp",))[0]
+    return CompilerInfo(cc, version, works, openmp, "" if works else err)
+
+
+def _info_file(cc: str) -> str:
+    return os.path.join(config.cache_dir, "toolchains", f"{_identity(cc)}.json")
+
+
+@functools.lru_cache(maxsize=16)
+def _compiler_info_cached(cc: str, info_file: str) -> CompilerInfo:
+    try:
+        with open(info_file, encoding="utf-8") as fh:
+            data = json.load(fh)
+        info = CompilerInfo(**data)
+        if info.path == cc:
+            return info
+    except (OSError, ValueError, TypeError):
+        pass
+    info = _probe(cc)
+    if info.works:  # a failure is not remembered: the user may fix the toolchain
+        try:
+            ensure_private_dir(config.cache_dir)
+            ensure_private_dir(os.path.dirname(info_file))
+            atomic_write(info_file, json.dumps(dataclasses.asdict(info)))
+        except OSError:
+            pass
+    return info
+
+
+def compiler_info(cc: str | None = None) -> CompilerInfo | None:
+    """Probed facts about ``cc`` (default: :func:`find_compiler`); None if there is none."""
+    cc = cc or find_compiler()
+    if cc is None:
+        return None
+    try:
+        info_file = _info_file(cc)
+    except OSError:
+        return None
+    return _compiler_info_cached(cc, info_file)
+
+
+def compiler_available() -> bool:
+    """True when a C compiler is configured and builds a tiny shared library.
+
+    Probed once per compiler binary (remembered on disk and in memory).
+    """
+    info = compiler_info()
+    return bool(info and info.works)
+
+
+def compiler_flags(info: CompilerInfo | None = None) -> list[str]:
+    """The full flag list, in order, used for every kernel (part of the cache key)."""
+    flags = list(BASE_FLAGS)
+    if cpu.has_avx512f():
+        flags.append("-mprefer-vector-width=512")
+    if config.openmp and info is not None and info.openmp:
+        flags.append("-fopenmp")
+    flags.append("-I" + paths.csrc_dir())
+    flags.extend(shlex.split(config.cflags))
+    return flags
+
+
+def clear_caches() -> None:
+    """Forget in-memory probes (tests change ``config.cxx`` and the cache dir)."""
+    _resolve.cache_clear()
+    _compiler_info_cached.cache_clear()
+
+
+def require_compiler() -> CompilerInfo:
+    """The working compiler's info, or raise :class:`CompileError` saying what is wrong."""
+    cc = find_compiler()
+    if cc is None:
+        wanted = repr(config.cxx) if config.cxx else " or ".join(DEFAULT_COMPILERS)
+        raise CompileError(f"no C compiler found (looked for {wanted}); install one, set "
+                           "config.cxx, or use the numpy backend (config.backend='numpy')")
+    info = compiler_info(cc)
+    assert info is not None
+    if not info.works:
+        raise CompileError(f"the C compiler {cc} cannot build a shared library",
+                           stderr=info.error, command=[cc, "-shared", "-fPIC"])
+    return info
+
+
+def compile_library(source_path: str, output_path: str, *,
+                    info: CompilerInfo | None = None,
+                    flags: Sequence[str] | None = None) -> list[str]:
+    """Compile ``source_path`` into the shared library ``output_path``.
+
+    The compiler writes to a temporary file beside ``output_path`` which is then
+    renamed over it (atomic). Returns the command run; raises
+    :class:`CompileError` (with stderr, command and source path) on failure.
+    """
+    info = info or require_compiler()
+    flags = list(flags) if flags is not None else compiler_flags(info)
+    directory = os.path.dirname(os.path.abspath(output_path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(output_path) + ".tmp.")
+    os.close(fd)
+    cmd = [info.path, *flags, "-o", tmp, source_path, *LINK_LIBS]
+    try:
+        try:
+            proc = _run(cmd, directory)
+        except OSError as exc:
+            raise CompileError(f"could not run the C compiler: {exc}", command=cmd,
+                               source_path=source_path) from None
+        if proc.returncode != 0:
+            raise CompileError(f"C compilation failed (exit status {proc.returncode})",
+                               stderr=proc.stderr, command=cmd, source_path=source_path)
+        os.chmod(tmp, 0o700)
+        os.replace(tmp, output_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return cmd
