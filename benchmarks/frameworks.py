@@ -73,8 +73,10 @@ def torch_inputs(inputs: dict[str, np.ndarray] | Any) -> list[Any]:
 
 
 def torch_compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``torch.compile(fn)`` with static shapes (each size is compiled on its first call)."""
+    """``torch.compile(fn)`` with static shapes, compiled afresh on its first call (dynamo's
+    caches are reset so that earlier sizes neither hit the recompile limit nor are reused)."""
     import torch
+    torch._dynamo.reset()
     return torch.compile(fn, dynamic=False)
 
 

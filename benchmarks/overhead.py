@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.frameworks import TheanoAPI, jax_module, jax_ready, pytensor_api, tensorc_api
+from benchmarks.frameworks import (TheanoAPI, jax_module, jax_ready, pytensor_api, tensorc_api,
+                                   torch_compiled)
 from benchmarks.spec import Built, Inputs, Workload
 
 
@@ -49,7 +50,7 @@ def torch_add(inputs: Inputs, compiled: bool) -> Built:
     """``torch.add`` on 0-d tensors (eager, or a compiled function)."""
     import torch
     xv, yv = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["y"])
-    f: Any = torch.compile(torch.add, dynamic=False) if compiled else torch.add
+    f: Any = torch_compiled(lambda a, b: a + b) if compiled else torch.add
     return Built(run=lambda: f(xv, yv))
 
 

@@ -1,0 +1,201 @@
+"""The benchmark's environment: thread settings, BLAS, the machine, and which frameworks exist.
+
+Thread counts must be fixed before any framework starts its thread pools, so ``tensorc
+bench`` runs the suite in a child process whose environment :func:`thread_env` prepared;
+torch's intra-op threads are set again after import. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
+when the machine sets them, are reported and left alone.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from typing import Any, Mapping, Sequence
+
+from benchmarks.spec import FRAMEWORKS, PEER_MODULES
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "VECLIB_MAXIMUM_THREADS")
+NOTED_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "XLA_FLAGS")
+INSTALL_HINT = {"numexpr": "numexpr", "pytensor": "pytensor", "jax": "jax jaxlib",
+                "torch": "torch", "torch-compile": "torch"}
+
+
+def thread_env(threads: int, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with every framework's thread count set to ``threads``."""
+    env = dict(base)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    xla = env.get("XLA_FLAGS", "")
+    if "intra_op_parallelism_threads" not in xla:
+        extra = f"intra_op_parallelism_threads={threads}"
+        if threads == 1:
+            extra = "--xla_cpu_multi_thread_eigen=false " + extra
+        env["XLA_FLAGS"] = (xla + " " + extra).strip()
+    return env
+
+
+def noted_env() -> dict[str, str]:
+    """The environment variables that change BLAS/thread behaviour, as set now."""
+    return {k: os.environ[k] for k in THREAD_VARS + NOTED_VARS if k in os.environ}
+
+
+def blas_info() -> list[dict[str, Any]]:
+    """The BLAS/OpenMP libraries loaded by numpy: threadpoolctl's view if importable,
+    else the BLAS numpy was built with (``np.show_config``)."""
+    import numpy as np
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        np.ones((2, 2)) @ np.ones((2, 2))  # make sure BLAS is loaded
+        keep = ("user_api", "internal_api", "version", "num_threads", "architecture")
+        return [{k: d.get(k) for k in keep} for d in threadpool_info()]
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # very old numpy or unusual build
+        return [{"internal_api": "unknown"}]
+    return [{"user_api": "blas", "internal_api": blas.get("name"), "version": blas.get("version"),
+             "num_threads": None, "architecture": None}]
+
+
+def describe_blas(info: Sequence[Mapping[str, Any]]) -> str:
+    """One line: ``openblas 0.3.31 (Haswell, 2 threads); openmp (2 threads)``."""
+    parts = []
+    for d in info:
+        extra = ", ".join(str(x) for x in (d.get("architecture"),
+                                           f"{d['num_threads']} threads" if d.get("num_threads")
+                                           else None) if x)
+        name = f"{d.get('internal_api')} {d.get('version') or ''}".strip()
+        parts.append(f"{name} ({extra})" if extra else name)
+    return "; ".join(parts) or "unknown"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """The SIMD features that matter for the kernels (from ``/proc/cpuinfo``)."""
+    wanted = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "neon", "asimd")
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    have = set(line.split(":", 1)[1].split())
+                    return [f for f in wanted if f in have]
+    except OSError:
+        pass
+    return []
+
+
+def memory_gib() -> float | None:
+    """Physical memory in GiB, when the OS says."""
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def c_compiler() -> str | None:
+    """Path of the C compiler tensorc would use (``config.cxx``, else ``cc``), if present."""
+    from tensorc.config import config
+    return shutil.which(config.cxx or "cc")
+
+
+def compiler_version(path: str | None) -> str | None:
+    """First line of ``cc --version``."""
+    if not path:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20)
+        return out.stdout.splitlines()[0] if out.stdout else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine, for the JSON report and the header."""
+    import numpy as np
+    cc = c_compiler()
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "cpu_flags": cpu_flags(),
+            "memory_gib": memory_gib(), "platform": platform.platform(),
+            "python": sys.version.split()[0], "numpy": np.__version__,
+            "compiler": compiler_version(cc), "compiler_path": cc}
+
+
+def tensorc_missing_reason() -> str:
+    """Why tensorc's columns cannot run (empty when ``tensorc.function`` exists)."""
+    try:
+        tensorc = importlib.import_module("tensorc")
+        importlib.import_module("tensorc.tensor")
+    except Exception as exc:
+        return f"tensorc.tensor does not import ({type(exc).__name__}: {exc})"
+    return "" if hasattr(tensorc, "function") else "tensorc.function is not available"
+
+
+def peer_missing_reason(framework: str, threads: int) -> str:
+    """Why a peer cannot run (empty when it imports); sets torch's thread count."""
+    module = PEER_MODULES[framework]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return f"not installed (pip install {INSTALL_HINT[framework]})"
+    except Exception as exc:
+        return f"import failed: {type(exc).__name__}: {exc}"
+    if module == "torch":
+        mod.set_num_threads(threads)
+        if framework == "torch-compile" and not shutil.which("c++") and not shutil.which("g++"):
+            return "torch.compile needs a C++ compiler (c++/g++)"
+    return ""
+
+
+def detect_frameworks(requested: Sequence[str], threads: int) -> tuple[list[str], dict[str, str]]:
+    """Split ``requested`` into ``(available, {missing: reason})``, in table order.
+
+    ``tensorc-c`` needs a C compiler; the peers need their packages.
+    """
+    available: list[str] = []
+    missing: dict[str, str] = {}
+    tc_reason = tensorc_missing_reason() if any(f.startswith("tensorc") for f in requested) else ""
+    for fw in FRAMEWORKS:
+        if fw not in requested:
+            continue
+        if fw.startswith("tensorc"):
+            reason = tc_reason
+            if not reason and fw == "tensorc-c" and c_compiler() is None:
+                reason = "no C compiler found (set config cxx, or install gcc/clang)"
+        elif fw == "numpy":
+            reason = ""
+        else:
+            reason = peer_missing_reason(fw, threads)
+        if reason:
+            missing[fw] = reason
+        else:
+            available.append(fw)
+    return available, missing
+
+
+def framework_versions(frameworks: Sequence[str]) -> dict[str, str]:
+    """``{framework: version}`` for the frameworks that imported."""
+    out: dict[str, str] = {}
+    for fw in frameworks:
+        module = "tensorc" if fw.startswith("tensorc") else PEER_MODULES.get(fw, fw)
+        try:
+            from importlib.metadata import version
+            out[fw] = version(module)
+        except Exception:
+            out[fw] = str(getattr(sys.modules.get(module), "__version__", "?"))
+    return out

@@ -1,0 +1,217 @@
+"""``function``: compile symbolic inputs/outputs into a callable.
+
+>>> import numpy as np, tensorc, tensorc.tensor as T
+>>> x = T.dvector('x')
+>>> acc = tensorc.shared(0.0, name='acc')
+>>> f = tensorc.function([x], x.sum(), updates=[(acc, acc + x.sum())])
+>>> float(f([1.0, 2.0])), float(acc.get_value())
+(3.0, 3.0)
+"""
+from __future__ import annotations
+
+import copy as _copy
+from typing import Any, Sequence
+
+import numpy as np
+
+from tensorc.compile.io import In, Out
+from tensorc.compile.maker import FunctionMaker
+from tensorc.compile.sharedvalue import SharedVariable
+from tensorc.graph.basic import Variable, clone_replace
+
+
+def function(inputs: Sequence[Any], outputs: Any = None, mode: Any = None, updates: Any = None,
+             givens: Any = None, no_default_updates: Any = False, accept_inplace: bool = False,
+             name: str | None = None, rebuild_strict: bool = True,
+             allow_input_downcast: bool | None = None, profile: Any = None,
+             on_unused_input: str | None = None, trust_input: bool = False) -> "Function":
+    """Compile a function from symbolic ``inputs`` to ``outputs`` (Theano's ``theano.function``).
+
+    ``outputs``: a variable (the call returns an array) or a list (the call returns a
+    list); ``updates``: ``(shared, expr)`` pairs, a dict or OrderedDict, applied after
+    all outputs are computed; ``givens``: ``{var: replacement}`` substituted before
+    compiling; ``mode``: ``'FAST_RUN'`` (C), ``'FAST_COMPILE'`` (numpy), ``DebugMode``,
+    ``NanGuardMode`` or a ``Mode``; ``on_unused_input``: ``'raise'|'warn'|'ignore'``;
+    ``allow_input_downcast``: allow lossy input casts; ``trust_input``: skip input
+    checks (the caller promises correctly typed ndarrays).
+
+    >>> import tensorc.tensor as T
+    >>> a, b = T.dscalar('a'), T.dscalar('b')
+    >>> f = function([a, b], [a + b, a * b])
+    >>> [float(v) for v in f(2, 3)]
+    [5.0, 6.0]
+    """
+    if isinstance(inputs, Variable) or not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"function(inputs, ...): inputs must be a list of variables, got "
+                        f"{type(inputs).__name__}")
+    if outputs is None:
+        outputs = []
+    maker = FunctionMaker(inputs, outputs, mode=mode, updates=updates, givens=givens,
+                          no_default_updates=no_default_updates, on_unused_input=on_unused_input,
+                          allow_input_downcast=allow_input_downcast, profile=profile)
+    return Function(maker, name=name, trust_input=trust_input, profile=profile)
+
+
+class Function:
+    """A compiled function.  Call it with positional or keyword arguments.
+
+    ``f.maker.fgraph`` is the optimised graph; ``f.trust_input = True`` skips input
+    checks; ``f.copy(share_memory=False, swap={old_shared: new_shared})`` clones it.
+    """
+
+    def __init__(self, maker: FunctionMaker, name: str | None = None, trust_input: bool = False,
+                 profile: Any = None) -> None:
+        from tensorc.backend import build_runner
+        from tensorc.config import config
+        self.maker = maker
+        self.name = name
+        self.trust_input = trust_input
+        self.profile = {} if (profile or (profile is None and config.profile)) else None
+        destroyable = frozenset(k for k, i in enumerate(maker.inputs) if i.mutable)
+        self._runner, self.backend = build_runner(maker.fgraph, maker.mode.backend,
+                                                  destroyable=destroyable, profile=self.profile)
+        self._n_in = len(maker.inputs)
+        self._containers = [s.container for s in maker.shared_vars]
+        n_out = maker.n_outputs
+        self._n_out = n_out
+        self._update_containers = [s.container for s, _ in maker.updates]
+        alias = maker.output_may_alias()
+        self._copy_out = [alias[k] and not maker.outputs[k].borrow for k in range(n_out)]
+        self._any_copy = any(self._copy_out)
+        self._names = {i.name: k for k, i in enumerate(maker.inputs) if i.name}
+        self._defaults = [i.value if i.has_default else _MISSING for i in maker.inputs]
+        self._types = [i.variable.type for i in maker.inputs]
+        self._filters = [(i.strict, i.allow_downcast, f"input {k} ({i.name or i.variable})")
+                         for k, i in enumerate(maker.inputs)]
+        self._mutable = [i.mutable for i in maker.inputs]
+
+    # -- calling ------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.trust_input and not kwargs and len(args) == self._n_in:
+            values = list(args)
+        else:
+            values = self._bind(args, kwargs)
+        values.extend(c.value for c in self._containers)
+        results = self._runner(values)
+        n_out = self._n_out
+        for c, v in zip(self._update_containers, results[n_out:]):
+            c.value = v
+        outs = results[:n_out]
+        if self._any_copy:
+            outs = [np.array(o, copy=True) if cp else o for o, cp in zip(outs, self._copy_out)]
+        if self.maker.unpack_single:
+            return outs[0]
+        return outs
+
+    def _bind(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
+        n = self._n_in
+        if len(args) > n:
+            raise TypeError(f"{self._label()} takes {n} arguments, got {len(args)}")
+        values: list[Any] = list(args) + [_MISSING] * (n - len(args))
+        for key, value in kwargs.items():
+            k = self._names.get(key)
+            if k is None:
+                raise TypeError(f"{self._label()} got an unexpected keyword argument {key!r}; "
+                                f"its named inputs are {sorted(self._names)}")
+            if values[k] is not _MISSING:
+                raise TypeError(f"{self._label()} got multiple values for input {key!r}")
+            values[k] = value
+        for k, v in enumerate(values):
+            if v is _MISSING:
+                v = self._defaults[k]
+                if v is _MISSING:
+                    i = self.maker.inputs[k]
+                    raise TypeError(f"{self._label()}: missing input {k} ({i.name or i.variable}, "
+                                    f"{i.variable.type})")
+                if isinstance(v, SharedVariable):
+                    v = v.get_value(borrow=True)
+            strict, downcast, what = self._filters[k]
+            arr = self._types[k].filter(v, strict=strict, allow_downcast=downcast, what=what)
+            values[k] = arr
+        return values
+
+    def _label(self) -> str:
+        return f"function {self.name!r}" if self.name else "compiled function"
+
+    # -- Theano conveniences ------------------------------------------------------------------
+    @property
+    def input_storage(self) -> list[Any]:
+        return [d if d is not _MISSING else None for d in self._defaults]
+
+    def __getitem__(self, name: str) -> Any:
+        k = self._names[name]
+        return self._defaults[k]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._defaults[self._names[name]] = value
+
+    def copy(self, share_memory: bool = False, swap: dict | None = None, delete_updates: bool = False,
+             name: str | None = None, profile: Any = None) -> "Function":
+        """A new function of the same graph; shared values are copied unless ``share_memory``,
+        and the shared variables in ``swap`` are replaced by the given ones."""
+        maker = self.maker
+        swap = dict(swap or {})
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+                raise TypeError("copy(swap=...): keys and values must be shared variables")
+            if old.type != new.type:
+                raise TypeError(f"copy(swap=...): {old} ({old.type}) and {new} ({new.type}) differ in type")
+        mapping: dict[Variable, Variable] = {}
+        for s in maker.shared_vars:
+            if s in swap:
+                mapping[s] = swap[s]
+            elif not share_memory:
+                mapping[s] = s.clone()
+                mapping[s].container = _copy.deepcopy(s.container)
+        exprs = [o.variable for o in maker.outputs]
+        if maker.givens:
+            exprs = clone_replace(exprs, dict(maker.givens))
+        update_exprs = [] if delete_updates else [e for _, e in maker.updates]
+        if maker.givens and update_exprs:
+            update_exprs = clone_replace(update_exprs, dict(maker.givens))
+        new_exprs = clone_replace(exprs + update_exprs, mapping)
+        outs = [Out(v, borrow=o.borrow) for v, o in zip(new_exprs, maker.outputs)]
+        updates = [] if delete_updates else [
+            (mapping.get(s, s), e) for (s, _), e in zip(maker.updates, new_exprs[len(exprs):])]
+        new_maker = FunctionMaker(maker.inputs, outs[0] if maker.unpack_single else outs,
+                                  mode=maker.mode, updates=updates, no_default_updates=True,
+                                  on_unused_input="ignore",
+                                  allow_input_downcast=maker.allow_input_downcast)
+        return Function(new_maker, name=name or self.name, trust_input=self.trust_input, profile=profile)
+
+    def __reduce__(self) -> Any:
+        maker = self.maker
+        exprs = [o.variable for o in maker.outputs]
+        state = dict(inputs=maker.inputs,
+                     outputs=exprs[0] if maker.unpack_single else [
+                         Out(v, o.borrow) for v, o in zip(exprs, maker.outputs)],
+                     updates=maker.user_updates, givens=maker.givens, mode=maker.mode,
+                     no_default_updates=maker.no_default_updates, on_unused_input="ignore",
+                     allow_input_downcast=maker.allow_input_downcast, name=self.name,
+                     trust_input=self.trust_input, defaults=self._defaults)
+        return (_rebuild_function, (state,))
+
+    def __repr__(self) -> str:
+        return f"<tensorc Function {self.name or ''} ({self.backend} backend)>".replace("  ", " ")
+
+    def free(self) -> None:
+        """Accepted for Theano compatibility (intermediates are never kept between calls)."""
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __reduce__(self) -> str:
+        return "_MISSING"
+
+
+_MISSING = _Missing()
+
+
+def _rebuild_function(state: dict) -> Function:
+    defaults = state.pop("defaults")
+    name, trust = state.pop("name"), state.pop("trust_input")
+    f = function(name=name, trust_input=trust, **state)
+    f._defaults = defaults
+    return f

@@ -1,0 +1,170 @@
+"""Types of graph variables: ``TensorType(dtype, broadcastable)`` and dtype helpers.
+
+>>> t = TensorType('float32', (False, True))
+>>> t.ndim, t.dtype
+(2, 'float32')
+>>> t.filter([[1.0], [2.0]]).dtype
+dtype('float32')
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+#: Theano's one-letter dtype prefixes for the constructors (``T.fmatrix`` ...).
+PREFIX_DTYPES: dict[str, str] = {
+    "b": "int8", "w": "int16", "i": "int32", "l": "int64",
+    "f": "float32", "d": "float64", "c": "complex64", "z": "complex128",
+}
+
+ALL_DTYPES: tuple[str, ...] = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "complex64", "complex128",
+)
+INT_DTYPES = tuple(d for d in ALL_DTYPES if d.startswith(("int", "uint")))
+FLOAT_DTYPES = ("float16", "float32", "float64")
+COMPLEX_DTYPES = ("complex64", "complex128")
+DISCRETE_DTYPES = ("bool",) + INT_DTYPES
+CONTINUOUS_DTYPES = FLOAT_DTYPES + COMPLEX_DTYPES
+
+
+def as_dtype_name(dtype: Any) -> str:
+    """Normalise ``'floatX'``, numpy dtypes and python types to a dtype name."""
+    if dtype == "floatX":
+        from tensorc.config import config
+        return config.floatX
+    name = np.dtype(dtype).name
+    if name not in ALL_DTYPES:
+        raise TypeError(f"unsupported dtype {name!r}; supported: {', '.join(ALL_DTYPES)}")
+    return name
+
+
+def upcast(*dtypes: str) -> str:
+    """numpy's promotion of several dtype names (``upcast('int8', 'float32') == 'float32'``)."""
+    return np.result_type(*dtypes).name
+
+
+def is_safe_cast(src: str, dst: str) -> bool:
+    """True when every value of ``src`` is exactly representable in ``dst``."""
+    return bool(np.can_cast(src, dst, casting="safe"))
+
+
+class TensorType:
+    """The type of a tensor variable: a dtype and a static broadcast pattern.
+
+    A dimension whose ``broadcastable`` entry is True always has length 1 and
+    broadcasts against any length; the others must match exactly at run time.
+    """
+
+    __slots__ = ("dtype", "broadcastable", "name", "_hash")
+
+    def __init__(self, dtype: Any, broadcastable: Sequence[bool] = (), name: str | None = None,
+                 shape: Sequence[int | None] | None = None) -> None:
+        if shape is not None:  # PyTensor-style spelling: 1 means broadcastable
+            broadcastable = tuple(s == 1 for s in shape)
+        self.dtype: str = as_dtype_name(dtype)
+        self.broadcastable: tuple[bool, ...] = tuple(bool(b) for b in broadcastable)
+        self.name = name
+        self._hash = hash((TensorType, self.dtype, self.broadcastable))
+
+    # -- identity ---------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self) and other.dtype == self.dtype  # type: ignore[attr-defined]
+                and other.broadcastable == self.broadcastable)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"TensorType({self.dtype}, {self.pattern_str()})"
+
+    __str__ = __repr__
+
+    def pattern_str(self) -> str:
+        named = {(): "scalar", (False,): "vector", (False, False): "matrix",
+                 (True, False): "row", (False, True): "col"}
+        return named.get(self.broadcastable, str(self.broadcastable))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.broadcastable)
+
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        return np.dtype(self.dtype)
+
+    def clone(self, dtype: Any = None, broadcastable: Sequence[bool] | None = None) -> "TensorType":
+        return TensorType(self.dtype if dtype is None else dtype,
+                          self.broadcastable if broadcastable is None else broadcastable)
+
+    # -- making variables -------------------------------------------------------------
+    def __call__(self, name: str | None = None) -> Any:
+        """A new symbolic variable of this type (``TensorType('float64', (False,))('x')``)."""
+        from tensorc.tensor.var import TensorVariable
+        return TensorVariable(self, name=name)
+
+    def make_variable(self, name: str | None = None) -> Any:
+        return self(name)
+
+    # -- values -----------------------------------------------------------------------
+    def filter(self, value: Any, strict: bool = False, allow_downcast: bool | None = None,
+               what: str = "input") -> np.ndarray:
+        """Convert ``value`` to an ndarray of this type, or raise a clear error.
+
+        ``strict``: the value must already be an ndarray of exactly this dtype.
+        ``allow_downcast``: True allows lossy casts; None (Theano's default) allows
+        only lossless ones and python floats into float32; False only safe casts.
+        """
+        if type(value) is np.ndarray and value.dtype.name == self.dtype:
+            arr = value
+        elif strict:
+            raise TypeError(f"{what}: expected an ndarray of dtype {self.dtype}, got "
+                            f"{type(value).__name__}"
+                            + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else ""))
+        else:
+            arr = self._convert(value, allow_downcast, what)
+        if arr.ndim != self.ndim:
+            raise TypeError(f"{what}: wrong number of dimensions: expected {self.ndim} "
+                            f"({self}), got {arr.ndim} with shape {arr.shape}")
+        for dim, (b, n) in enumerate(zip(self.broadcastable, arr.shape)):
+            if b and n != 1:
+                raise ValueError(f"{what}: dimension {dim} is broadcastable in {self} and must "
+                                 f"have length 1, got shape {arr.shape}")
+        return arr
+
+    def _convert(self, value: Any, allow_downcast: bool | None, what: str) -> np.ndarray:
+        from_python = not isinstance(value, (np.ndarray, np.generic))
+        try:
+            raw = np.asarray(value)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{what}: cannot convert {type(value).__name__} to an array: {exc}") from None
+        if raw.dtype == object or raw.dtype.kind in "SUV":
+            raise TypeError(f"{what}: expected numeric data of dtype {self.dtype}, "
+                            f"got dtype {raw.dtype}")
+        src = raw.dtype.name
+        if src == self.dtype:
+            return raw
+        if allow_downcast or is_safe_cast(src, self.dtype):
+            return raw.astype(self.dtype)
+        if allow_downcast is None and from_python:
+            cast = raw.astype(self.dtype)
+            lossless = cast.astype(src) if raw.dtype.kind != "c" or cast.dtype.kind == "c" else None
+            with np.errstate(invalid="ignore"):
+                if lossless is not None and np.array_equal(lossless, raw, equal_nan=raw.dtype.kind in "fc"):
+                    return cast
+            if raw.dtype.kind == "f" and self.dtype in ("float32", "float16"):
+                return cast  # python floats into floatX, as Theano allows
+        raise TypeError(
+            f"{what}: cannot safely cast data of dtype {src} to the input's dtype {self.dtype} "
+            f"({self}); cast it yourself or pass allow_input_downcast=True")
+
+    def value_zeros(self, shape: Sequence[int]) -> np.ndarray:
+        return np.zeros(shape, dtype=self.dtype)
+
+    def is_valid_value(self, value: Any) -> bool:
+        try:
+            self.filter(value, strict=True)
+            return True
+        except (TypeError, ValueError):
+            return False

@@ -1,0 +1,30 @@
+"""``tensorc.tensor`` — Theano's ``theano.tensor`` (``import tensorc.tensor as T``).
+
+>>> import tensorc
+>>> import tensorc.tensor as T
+>>> x = T.dvector('x')
+>>> f = tensorc.function([x], T.exp(x).sum())
+>>> float(f([0.0, 0.0]))
+2.0
+"""
+from __future__ import annotations
+
+from tensorc.graph.type import TensorType  # noqa: F401
+from tensorc.tensor.var import (TensorConstant, TensorVariable, as_tensor_variable,  # noqa: F401
+                                constant)
+from tensorc.tensor import basic as _basic
+from tensorc.tensor.basic import (cast, round, fill, zeros_like, ones_like, tensor,  # noqa: F401
+                                  complex_from_polar, dimshuffle)
+from tensorc.ops.elemwise import DimShuffle, Elemwise  # noqa: F401
+from tensorc.ops.rebroadcast import (Rebroadcast, addbroadcast, patternbroadcast,  # noqa: F401
+                                     unbroadcast)
+
+globals().update(_basic.CONSTRUCTORS)
+globals().update(_basic.TYPES)
+globals().update(_basic.ELEMWISE)
+abs = _basic.ELEMWISE["abs_"]  # noqa: A001
+as_tensor = as_tensor_variable
+_tensor_py_operators = TensorVariable.__mro__[1]
+
+# Structural ops (each module defines its ops and the Theano-facing functions).
+# --- one import line per module below ---
