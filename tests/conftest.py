@@ -1,0 +1,58 @@
+"""Shared fixtures: a temporary kernel cache, and the ``mode`` fixture that runs a test
+on every backend (numpy always; C when the C backend is built and a compiler works).
+
+Write backend-independent tests as ``def test_x(mode): f = tensorc.function(..., mode=mode)``.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import tensorc
+from tensorc.config import config
+
+
+def _available_backends() -> list[str]:
+    backends = ["numpy"]
+    try:
+        from tensorc.backend.c.driver import c_backend_available
+    except ImportError:
+        return backends
+    if c_backend_available():
+        backends.append("c")
+    return backends
+
+
+BACKENDS = _available_backends()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Every test session compiles into its own private cache directory."""
+    path = tmp_path_factory.mktemp("tensorc-cache")
+    os.chmod(path, 0o700)
+    old = config.cache_dir
+    config.cache_dir = str(path)
+    os.environ["TENSORC_FLAGS"] = ",".join(
+        p for p in [os.environ.get("TENSORC_FLAGS", ""), f"cache_dir={path}"] if p)
+    yield str(path)
+    config.cache_dir = old
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of a backend: 'numpy', and 'c' when available."""
+    return request.param
+
+
+@pytest.fixture
+def mode(backend: str) -> tensorc.Mode:
+    """A FAST_RUN mode (all rewrites) executing on ``backend``."""
+    return tensorc.Mode(optimizer="fast_run", backend=backend, name=f"FAST_RUN({backend})")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
