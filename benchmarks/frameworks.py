@@ -36,8 +36,9 @@ def tensorc_api(backend: str) -> TheanoAPI:
         with config.change_flags(backend=backend):
             return tensorc.function(inputs, outputs, updates=updates, mode=mode)
 
-    return TheanoAPI(T=T, shared=tensorc.shared, grad=T.grad,
-                     softmax=T.nnet.softmax, function=function)
+    return TheanoAPI(T=T, shared=tensorc.shared,
+                     grad=lambda *args, **kwargs: T.grad(*args, **kwargs),
+                     softmax=lambda x: T.nnet.softmax(x), function=function)
 
 
 def pytensor_api() -> TheanoAPI:

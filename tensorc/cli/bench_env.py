@@ -20,8 +20,9 @@ from benchmarks.spec import FRAMEWORKS, PEER_MODULES
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "VECLIB_MAXIMUM_THREADS")
 NOTED_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "XLA_FLAGS")
-INSTALL_HINT = {"numexpr": "numexpr", "pytensor": "pytensor", "jax": "jax jaxlib",
+INSTALL_HINT = {"numexpr": "numexpr", "pytensor": "pytensor", "jax": "jax",
                 "torch": "torch", "torch-compile": "torch"}
+NOT_INSTALLED = "not installed"
 
 
 def thread_env(threads: int, base: Mapping[str, str]) -> dict[str, str]:
@@ -152,7 +153,7 @@ def peer_missing_reason(framework: str, threads: int) -> str:
     try:
         mod = importlib.import_module(module)
     except ImportError:
-        return f"not installed (pip install {INSTALL_HINT[framework]})"
+        return NOT_INSTALLED
     except Exception as exc:
         return f"import failed: {type(exc).__name__}: {exc}"
     if module == "torch":
@@ -199,3 +200,14 @@ def framework_versions(frameworks: Sequence[str]) -> dict[str, str]:
         except Exception:
             out[fw] = str(getattr(sys.modules.get(module), "__version__", "?"))
     return out
+
+
+def describe_missing(missing: Mapping[str, str]) -> str:
+    """One line naming the frameworks not found, grouped by reason, with an install hint."""
+    absent = [fw for fw, why in missing.items() if why == NOT_INSTALLED]
+    parts = []
+    if absent:
+        hint = " ".join(dict.fromkeys(INSTALL_HINT.get(fw, fw) for fw in absent))
+        parts.append(f"{', '.join(absent)} (not installed; pip install {hint})")
+    parts += [f"{fw} ({why})" for fw, why in missing.items() if why != NOT_INSTALLED]
+    return "; ".join(parts)

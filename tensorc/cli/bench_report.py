@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from tensorc.cli.bench_env import describe_missing
 from tensorc.cli.bench_runner import fmt_size, short_dtype
 
 TENSORC_COLUMNS = ("tensorc-c", "tensorc-numpy")
@@ -181,7 +182,7 @@ def header_lines(doc: Mapping[str, Any]) -> list[str]:
         "frameworks: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()),
     ]
     if fw["missing"]:
-        lines.append("not found: " + "; ".join(f"{k} ({v})" for k, v in fw["missing"].items()))
+        lines.append("not found: " + describe_missing(fw["missing"]))
     lines.append("cells: median per call ±half-IQR, then speed-up over numpy (>1 = faster); "
                  "floor = bytes moved / bandwidth")
     return lines

@@ -1,0 +1,1 @@
+"""The ``tensorc`` command line (``tensorc.cli.main:main``)."""

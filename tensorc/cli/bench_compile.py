@@ -1,0 +1,140 @@
+"""Compile cost, measured in fresh processes: cold cache, warm cache, and import time.
+
+For each compiling framework, a child process builds one workload and calls it once
+(``build + first call``) with the framework's cache pointed at an empty temporary
+directory (cold); a second child does the same on that now-filled directory (warm). Import
+time is ``import MODULE`` timed inside a fresh interpreter.
+
+Run as a module, this file is that child: ``python -m tensorc.cli.bench_compile WORKLOAD
+FRAMEWORK SIZE DTYPE`` prints one JSON line ``{"build_s": .., "first_s": .., "total_s": ..}``.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+#: Frameworks that compile, and the environment that points their cache at ``tmp``.
+CACHE_ENV: Mapping[str, Callable[[str, Mapping[str, str]], dict[str, str]]] = {
+    "tensorc-c": lambda tmp, env: {"TENSORC_FLAGS": _join(env.get("TENSORC_FLAGS"),
+                                                          f"cache_dir={tmp}")},
+    "tensorc-numpy": lambda tmp, env: {"TENSORC_FLAGS": _join(env.get("TENSORC_FLAGS"),
+                                                              f"cache_dir={tmp}")},
+    "pytensor": lambda tmp, env: {"PYTENSOR_FLAGS": _join(env.get("PYTENSOR_FLAGS"),
+                                                          f"base_compiledir={tmp}")},
+    "jax": lambda tmp, env: {"JAX_COMPILATION_CACHE_DIR": tmp,
+                             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"},
+    "torch-compile": lambda tmp, env: {"TORCHINDUCTOR_CACHE_DIR": tmp,
+                                       "TRITON_CACHE_DIR": tmp + "/triton"},
+}
+IMPORT_MODULES: Mapping[str, str] = {
+    "tensorc-c": "tensorc, tensorc.tensor", "tensorc-numpy": "tensorc, tensorc.tensor",
+    "numpy": "numpy", "numexpr": "numexpr", "pytensor": "pytensor, pytensor.tensor",
+    "jax": "jax, jax.numpy", "torch": "torch", "torch-compile": "torch",
+}
+CHILD_TIMEOUT_S = 900
+
+
+def _join(flags: str | None, entry: str) -> str:
+    """Append ``entry`` to a comma-separated flags string (later entries win)."""
+    return f"{flags},{entry}" if flags else entry
+
+
+def compile_workloads(selected: Sequence[str], quick: bool) -> list[str]:
+    """Which workloads get compile rows: ``add`` and ``mlp_step`` when selected (only the
+    first in a quick run), else the first selected workload."""
+    chosen = [w for w in ("add", "mlp_step") if w in selected] or list(selected[:1])
+    return chosen[:1] if quick else chosen
+
+
+def time_import(modules: str, env: Mapping[str, str]) -> float | None:
+    """Seconds to ``import modules`` in a fresh interpreter (``None`` if it fails)."""
+    code = ("import time; t = time.perf_counter(); import " + modules +
+            "; print(time.perf_counter() - t)")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=dict(env), timeout=CHILD_TIMEOUT_S)
+        return float(out.stdout.split()[-1]) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def run_child(workload: str, framework: str, size: int, dtype: str,
+              env: Mapping[str, str]) -> dict[str, Any]:
+    """One fresh process building and calling ``workload`` once; its JSON, or an error."""
+    cmd = [sys.executable, "-m", "tensorc.cli.bench_compile", workload, framework,
+           str(size), dtype]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(env),
+                             timeout=CHILD_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": tail[:160]}
+    return json.loads(lines[-1])
+
+
+def measure_compile(frameworks: Sequence[str], workloads: Sequence[tuple[str, int, str]],
+                    env: Mapping[str, str], step: Callable[[str], None]) -> dict[str, Any]:
+    """The compile document: ``imports`` and cold/warm ``rows`` for compiling frameworks."""
+    imports, cache = [], {}
+    for fw in frameworks:
+        modules = IMPORT_MODULES.get(fw, fw)
+        step(f"import time · {fw}")
+        if modules not in cache:
+            cache[modules] = time_import(modules, env)
+        imports.append({"framework": fw, "module": modules, "seconds": cache[modules]})
+    rows = []
+    for fw in (f for f in frameworks if f in CACHE_ENV):
+        for name, size, dtype in workloads:
+            with tempfile.TemporaryDirectory(prefix="tensorc-bench-cache-") as tmp:
+                child_env = dict(env, **CACHE_ENV[fw](tmp, env))
+                step(f"compile {name} · {fw} (cold cache)")
+                cold = run_child(name, fw, size, dtype, child_env)
+                step(f"compile {name} · {fw} (warm cache)")
+                warm = run_child(name, fw, size, dtype, child_env) if "error" not in cold else cold
+            error = cold.get("error") or warm.get("error")
+            rows.append({"framework": fw, "workload": name, "size": size, "dtype": dtype,
+                         "status": "error" if error else "ok", "detail": error or "",
+                         "cold_s": cold.get("total_s"), "warm_s": warm.get("total_s"),
+                         "cold": cold, "warm": warm})
+    return {"imports": imports, "rows": rows}
+
+
+def count_steps(frameworks: Sequence[str], workloads: Sequence[Any]) -> int:
+    """How many progress steps :func:`measure_compile` will take."""
+    return len(frameworks) + 2 * len(workloads) * sum(f in CACHE_ENV for f in frameworks)
+
+
+def child_main(argv: Sequence[str]) -> int:
+    """Build ``argv = [workload, framework, size, dtype]`` once and print its timings."""
+    import numpy as np
+
+    from benchmarks import get_workload
+    workload, framework, size, dtype = argv[0], argv[1], int(argv[2]), argv[3]
+    w = get_workload(workload)
+    builder = w.builder(framework)
+    if builder is None:
+        print(f"{framework} has no builder for {workload}", file=sys.stderr)
+        return 2
+    for name in IMPORT_MODULES.get(framework, framework).split(","):
+        importlib.import_module(name.strip())  # before the clock: import is its own column
+    inputs = w.make_inputs(size, dtype, np.random.default_rng(0))
+    t0 = time.perf_counter()
+    built = builder(inputs)
+    t1 = time.perf_counter()
+    built.run()
+    t2 = time.perf_counter()
+    print(json.dumps({"build_s": t1 - t0, "first_s": t2 - t1, "total_s": t2 - t0}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(sys.argv[1:]))
