@@ -1,0 +1,59 @@
+/*
+ * tensorc_ext.h -- the program runner of the install-time extension tensorc._ext.
+ *
+ * A program is a sequence of kernel calls over a table of "slots" (tc_arg,
+ * see tensorc_runtime.h).  Slots [0, n) are bound to the caller's arrays on
+ * every call; other slots (intermediates, constants) are bound once.  Step s
+ * calls steps[s].fn with the slots argidx[first .. first+nargs) gathered into
+ * a contiguous tc_arg array.  The whole sequence runs without Python in
+ * between and without the GIL.
+ *
+ * Return values: 0, or TC_ERROR(code, operand) (tensorc_runtime.h).
+ *   tc_run_program / tc_call set *failed_step to the failing step, or to -1
+ *   when binding failed (operand is then the bound slot index).
+ */
+#ifndef TENSORC_EXT_H
+#define TENSORC_EXT_H
+
+#include "tensorc_runtime.h"
+
+#define TC_MAX_NDIM 64
+#define TC_MAX_STEP_ARGS 256
+
+typedef struct tc_step {
+    tc_kernel_fn fn;
+    int32_t nargs;
+    int32_t first; /* index into argidx */
+} tc_step;
+
+/* What a bound array must look like.  kind: 'f' float, 'i' signed int,
+ * 'u' unsigned int, 'b' bool, 'c' complex, 0 = any.  ndim -1 = any. */
+typedef struct tc_slot_spec {
+    int32_t ndim;
+    int32_t itemsize;
+    char kind;
+    char writable;
+    char pad[2];
+} tc_slot_spec;
+
+typedef struct tc_program {
+    int32_t nsteps;
+    int32_t nslots;
+    tc_step *steps;
+    int32_t *argidx;
+    tc_arg *slots;
+    tc_intp *dims; /* nslots * 2 * TC_MAX_NDIM: shape then strides per slot */
+} tc_program;
+
+int tc_run_program(const tc_program *prog, int32_t *failed_step);
+/* seq is the address of a Python list or tuple of buffer-exporting objects
+ * (numpy arrays), e.g. id(lst); the caller keeps it alive during the call. */
+int tc_bind(tc_program *prog, uintptr_t seq, int32_t first_slot, int32_t n,
+            const tc_slot_spec *specs);
+int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *specs,
+            int32_t *failed_step);
+void *tc_dlopen(const char *path);
+void *tc_dlsym(void *handle, const char *name);
+const char *tc_dlerror(void);
+
+#endif
