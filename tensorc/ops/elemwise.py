@@ -90,6 +90,8 @@ class Elemwise(Op):
         compute = promote(node.inputs[row.promote_from:])
         out = node.outputs[0].dtype
         if self.out_dtype is None and np.dtype(out).kind in "fc" and np.dtype(compute).kind in "biu":
+            if np.dtype(out).kind == "c" and "c" not in row.kinds:  # complex(re, im) computes in floats
+                return {"complex64": "float32", "complex128": "float64"}[out]
             return out
         return compute
 

@@ -19,7 +19,14 @@ except Exception:  # pragma: no cover - depends on the environment
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:
-    return x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else np.dtype("float64")
+    """The float dtype numpy's own math gives for ``x`` (float16 widened to float32)."""
+    dt = np.result_type(x.dtype, np.float16)
+    return np.dtype("float32") if dt == np.float16 else dt
+
+
+def _as_float(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else x.astype(_float_dtype(x))
 
 
 def _vectorize(fn, x: np.ndarray) -> np.ndarray:
@@ -90,17 +97,20 @@ def psi(x: np.ndarray) -> np.ndarray:
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """1/(1+exp(-x)) without overflow for large |x|."""
+    x = _as_float(x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
     """log(1+exp(x)) without overflow: max(x,0) + log1p(exp(-|x|))."""
+    x = _as_float(x)
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def ultra_fast_sigmoid(x: np.ndarray) -> np.ndarray:
     """Theano's piecewise-linear/rational approximation of the sigmoid."""
+    x = _as_float(x)
     h = 0.5 * np.abs(x)
     z = np.where(h < 1.7, 1.5 * h / (1 + h),
                  np.where(h < 3, 0.935409070603099 + 0.0458812946797165 * (h - 1.7),

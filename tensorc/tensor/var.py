@@ -212,7 +212,10 @@ def constant(value: Any, name: str | None = None, ndim: int | None = None, dtype
         if arr.dtype == np.float16:
             arr = arr.astype("float32")
     else:
-        arr = np.asarray(value, dtype=as_dtype_name(dtype))
+        try:
+            arr = np.asarray(value, dtype=as_dtype_name(dtype))
+        except OverflowError:
+            raise TypeError(f"constant {value!r} does not fit in dtype {as_dtype_name(dtype)}") from None
         if np.isscalar(value) and not np.array_equal(arr, np.asarray(value), equal_nan=True) \
                 and arr.dtype.kind not in "fc":
             raise TypeError(f"constant {value!r} does not fit in dtype {arr.dtype}")

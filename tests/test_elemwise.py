@@ -1,0 +1,137 @@
+"""Every row of the elementwise table against its numpy function, over dtypes and
+broadcast patterns, on every backend (table-driven: a new row is tested by existing)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorc
+import tensorc.tensor as T
+from tensorc.graph.type import TensorType
+from tensorc.ops.elemwise_table import ROWS
+
+DTYPES = ("bool", "int8", "int32", "int64", "uint8", "float32", "float64", "complex128")
+PATTERNS = {
+    1: [((False, False),), ((),), ((True, False),)],
+    2: [((False, False), (False, False)), ((False, False), (True, False)),
+        ((False, True), (True, False)), ((), (False,))],
+    3: [((False, False), (False, False), (False, False)), ((False, False), (), (True, False))],
+}
+SKIP_ROWS = {"cast"}  # tested in test_cast below (it takes a dtype parameter)
+
+
+def _values(dtype: str, shape: tuple, rng: np.random.Generator, row: str, position: int) -> np.ndarray:
+    if dtype == "bool":
+        return rng.random(shape) > 0.5
+    if dtype.startswith("uint"):
+        return rng.integers(0 if row not in ("pow", "int_div", "mod") else 1, 9, shape).astype(dtype)
+    if dtype.startswith("int"):
+        if row == "pow":
+            return rng.integers(0 if position else -3, 4, shape).astype(dtype)
+        return rng.integers(-5, 6, shape).astype(dtype)
+    vals = rng.uniform(-3, 3, shape)
+    if dtype.startswith("complex"):
+        vals = vals + 1j * rng.uniform(-3, 3, shape)
+    return vals.astype(dtype)
+
+
+def _shape(pattern: tuple) -> tuple:
+    return tuple(1 if b else (3 + k) for k, b in enumerate(pattern))
+
+
+def _cases():
+    for row in ROWS:
+        if row.name in SKIP_ROWS:
+            continue
+        for dtype in DTYPES:
+            if np.dtype(dtype).kind not in row.kinds:
+                continue
+            if row.promote_from and dtype not in ("int32", "float64", "float32"):
+                continue
+            for pattern in PATTERNS[row.nin]:
+                yield pytest.param(row, dtype, pattern, id=f"{row.name}-{dtype}-{len(pattern[0])}d"
+                                   f"-{''.join('b' if b else 'n' for p in pattern for b in p)}")
+
+
+def _rtol(dtype: np.dtype) -> float:
+    return {"f": 1e-12, "c": 1e-12}.get(dtype.kind, 0) * (1e6 if dtype.itemsize <= 4 else
+                                                         (1e6 if dtype.itemsize == 8 and dtype.kind == "c"
+                                                          and False else 1))
+
+
+@pytest.mark.parametrize("row,dtype,pattern", list(_cases()))
+def test_row_matches_numpy(row, dtype, pattern, mode, rng):
+    dtypes = [dtype] * row.nin
+    if row.promote_from:  # switch(cond, a, b) / second(a, b): condition/model of their own dtype
+        dtypes[0] = "bool" if row.name == "switch" else dtype
+    variables = [TensorType(d, p)(f"x{k}") for k, (d, p) in enumerate(zip(dtypes, pattern))]
+    values = [_values(d, _shape(p), rng, row.name, k) for k, (d, p) in enumerate(zip(dtypes, pattern))]
+    out = getattr(T, row.name)(*variables)
+    f = tensorc.function(variables, out, mode=mode)
+    got = f(*values)
+    with np.errstate(all="ignore"):
+        ref = np.asarray(row.numpy(*values))
+    expected_dtype = "float32" if ref.dtype == np.float16 else ref.dtype.name
+    assert out.dtype == expected_dtype, f"type inference: {out.dtype} != numpy's {expected_dtype}"
+    assert got.dtype == expected_dtype
+    assert got.shape == ref.shape
+    if ref.dtype.kind in "fc":
+        rtol = 1e-3 if ref.dtype == np.float16 else (2e-6 if ref.dtype.itemsize <= 8 and
+                                                     ref.dtype.kind == "f" and ref.dtype.itemsize == 4
+                                                     or ref.dtype == np.complex64 else 1e-12)
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("src", ["bool", "int8", "int64", "uint8", "float32", "float64"])
+@pytest.mark.parametrize("dst", ["bool", "int16", "int64", "uint16", "float32", "float64", "complex128"])
+def test_cast(src, dst, mode, rng):
+    x = TensorType(src, (False,))("x")
+    values = _values(src, (7,), rng, "cast", 0)
+    f = tensorc.function([x], T.cast(x, dst), mode=mode)
+    got = f(values)
+    assert got.dtype == dst
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(got, values.astype(dst))
+
+
+def test_cast_complex_to_real_is_an_error():
+    with pytest.raises(TypeError, match="imaginary"):
+        T.cast(T.zvector(), "float64")
+
+
+def test_elemwise_rejects_mismatched_runtime_shapes(mode):
+    x, y = T.matrix("x"), T.matrix("y")
+    f = tensorc.function([x, y], x + y, mode=mode)
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 1\)|do not match"):
+        f(np.ones((2, 3)), np.ones((2, 1)))
+
+
+def test_declared_broadcast_dims_broadcast(mode):
+    x, r = T.matrix("x"), T.row("r")
+    f = tensorc.function([x, r], x * r, mode=mode)
+    np.testing.assert_allclose(f(np.ones((2, 3)) * 2, np.array([[1.0, 2, 3]])), [[2, 4, 6], [2, 4, 6]])
+
+
+def test_wrong_dtype_kind_is_a_type_error():
+    with pytest.raises(TypeError, match="bitwise|and_.*float64"):
+        T.and_(T.dvector(), T.dvector())
+
+
+def test_integer_floor_division_and_modulo_follow_python(mode):
+    a, b = T.lvector("a"), T.lvector("b")
+    f = tensorc.function([a, b], [a // b, a % b], mode=mode)
+    av = np.array([7, -7, 7, -7, 0, 5])
+    bv = np.array([2, 2, -2, -2, 3, 0])
+    q, r = f(av, bv)
+    np.testing.assert_array_equal(q, [3, -4, -4, 3, 0, 0])
+    np.testing.assert_array_equal(r, [1, 1, -1, -1, 0, 0])
+
+
+def test_round_is_half_to_even_by_default(mode):
+    x = T.dvector("x")
+    f = tensorc.function([x], [T.round(x), T.round(x, "half_away_from_zero")], mode=mode)
+    even, away = f([0.5, 1.5, 2.5, -0.5, -2.5])
+    np.testing.assert_array_equal(even, [0, 2, 2, -0, -2])
+    np.testing.assert_array_equal(away, [1, 2, 3, -1, -3])
