@@ -28,3 +28,5 @@ _tensor_py_operators = TensorVariable.__mro__[1]
 
 # Structural ops (each module defines its ops and the Theano-facing functions).
 # --- one import line per module below ---
+import tensorc.tensor.subtensor as subtensor  # noqa: E402
+from tensorc.tensor.subtensor import set_subtensor, inc_subtensor, take  # noqa: E402,F401
