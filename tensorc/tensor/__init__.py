@@ -30,3 +30,8 @@ _tensor_py_operators = TensorVariable.__mro__[1]
 # --- one import line per module below ---
 import tensorc.tensor.subtensor as subtensor  # noqa: E402
 from tensorc.tensor.subtensor import set_subtensor, inc_subtensor, take  # noqa: E402,F401
+from tensorc.ops.shape import (shape, reshape, flatten, transpose, squeeze, Shape, Shape_i,  # noqa: E402,F401
+                               MakeVector, Reshape, shape_i, get_vector_length, shape_padleft,
+                               shape_padright, shape_padaxis)
+from tensorc.ops.reduce import (sum, prod, max, min, all, any, argmax, argmin, max_and_argmax,  # noqa: E402,F401,A004
+                                mean, var, std, Reduce, Argmax)
