@@ -22,5 +22,7 @@ from tensorc.compile.mode import DebugMode, Mode, NanGuardMode, get_mode  # noqa
 from tensorc.compile.sharedvalue import SharedVariable, shared  # noqa: F401
 from tensorc.compile.function import Function, function  # noqa: F401
 import tensorc.tensor as tensor  # noqa: F401,E402
+from tensorc.gradient import grad  # noqa: F401,E402
+import tensorc.gradient as gradient  # noqa: F401,E402
 
 Param = In  # Theano's old name

@@ -36,3 +36,4 @@ from tensorc.ops.shape import (shape, reshape, flatten, transpose, squeeze, Shap
 from tensorc.ops.reduce import (sum, prod, max, min, all, any, argmax, argmin, max_and_argmax,  # noqa: E402,F401,A004
                                 mean, var, std, Reduce, Argmax)
 from tensorc.ops.blas import dot, tensordot, batched_dot, batched_tensordot  # noqa: E402,F401
+from tensorc.gradient import grad, jacobian, hessian, Rop, Lop, verify_grad  # noqa: E402,F401
