@@ -24,11 +24,23 @@ def resolve_backend(kind: str) -> str:
 
 
 def build_runner(fgraph: FunctionGraph, kind: str = "numpy", *, destroyable: frozenset[int] = frozenset(),
-                 profile: dict | None = None) -> tuple[Runner, str]:
+                 profile: dict | None = None, mode: Any = None) -> tuple[Runner, str]:
     """Build a runner for ``fgraph``; returns it and the backend actually used.
 
     ``destroyable``: indices of fgraph inputs whose arrays the runner may overwrite.
+    ``profile``: a dict the runner adds each node's seconds to (key: toposort index).
+    ``mode``: a ``NanGuardMode`` runs node by node with NaN/inf checks; a ``DebugMode``
+    wraps the backend's runner in per-node checks and a cross-backend comparison.
     """
+    from tensorc.compile.mode import DebugMode, NanGuardMode
+    if isinstance(mode, NanGuardMode):
+        from tensorc.compile.nanguard import build_nanguard_runner
+        return build_nanguard_runner(fgraph, mode.nan_is_error, mode.inf_is_error, mode.big_is_error,
+                                     profile=profile), "numpy"
+    if isinstance(mode, DebugMode):
+        from tensorc.compile.debugmode import build_debug_runner
+        base, used = build_runner(fgraph, kind, destroyable=frozenset(), profile=profile)
+        return build_debug_runner(fgraph, base, used), used
     kind = resolve_backend(kind)
     if kind == "c":
         from tensorc.backend.c.driver import build_c_runner

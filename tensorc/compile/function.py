@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy as _copy
+import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -48,7 +49,8 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Any = None, updat
         outputs = []
     maker = FunctionMaker(inputs, outputs, mode=mode, updates=updates, givens=givens,
                           no_default_updates=no_default_updates, on_unused_input=on_unused_input,
-                          allow_input_downcast=allow_input_downcast, profile=profile)
+                          allow_input_downcast=allow_input_downcast, profile=profile,
+                          rebuild_strict=rebuild_strict)
     return Function(maker, name=name, trust_input=trust_input, profile=profile)
 
 
@@ -62,14 +64,20 @@ class Function:
     def __init__(self, maker: FunctionMaker, name: str | None = None, trust_input: bool = False,
                  profile: Any = None) -> None:
         from tensorc.backend import build_runner
-        from tensorc.config import config
+        from tensorc.compile.profile import make_profile
+        t0 = time.perf_counter()
         self.maker = maker
         self.name = name
         self.trust_input = trust_input
-        self.profile = {} if (profile or (profile is None and config.profile)) else None
+        self.profile = make_profile(profile, name)
         destroyable = frozenset(k for k, i in enumerate(maker.inputs) if i.mutable)
-        self._runner, self.backend = build_runner(maker.fgraph, maker.mode.backend,
-                                                  destroyable=destroyable, profile=self.profile)
+        self._runner, self.backend = build_runner(
+            maker.fgraph, maker.mode.backend, destroyable=destroyable, mode=maker.mode,
+            profile=self.profile.apply_time if self.profile is not None else None)
+        if self.profile is not None:
+            self.profile.attach(maker.fgraph, self.backend, maker.rewrite_time,
+                                maker.rewrite_time + time.perf_counter() - t0)
+            self._runner = self.profile.wrap(self._runner)
         self._n_in = len(maker.inputs)
         self._containers = [s.container for s in maker.shared_vars]
         n_out = maker.n_outputs
@@ -84,14 +92,22 @@ class Function:
         self._filters = [(i.strict, i.allow_downcast, f"input {k} ({i.name or i.variable})")
                          for k, i in enumerate(maker.inputs)]
         self._mutable = [i.mutable for i in maker.inputs]
+        # fast path of __call__: (exact dtype, ndim) per input; None when a check remains
+        # (a broadcastable dimension must be verified to have length 1)
+        self._fast = [None if any(t.broadcastable) else (t.numpy_dtype, t.ndim) for t in self._types]
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.trust_input and not kwargs and len(args) == self._n_in:
+        if kwargs or len(args) != self._n_in:
+            values = self._bind(args, kwargs)
+        elif self.trust_input:
             values = list(args)
         else:
-            values = self._bind(args, kwargs)
-        values.extend(c.value for c in self._containers)
+            values = list(args)
+            for k, (a, fast) in enumerate(zip(args, self._fast)):
+                if fast is None or type(a) is not np.ndarray or a.dtype != fast[0] or a.ndim != fast[1]:
+                    values[k] = self._filter(k, a)
+        values.extend([c.value for c in self._containers])
         results = self._runner(values)
         n_out = self._n_out
         for c, v in zip(self._update_containers, results[n_out:]):
@@ -102,6 +118,10 @@ class Function:
         if self.maker.unpack_single:
             return outs[0]
         return outs
+
+    def _filter(self, k: int, value: Any) -> np.ndarray:
+        strict, downcast, what = self._filters[k]
+        return self._types[k].filter(value, strict=strict, allow_downcast=downcast, what=what)
 
     def _bind(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
         n = self._n_in
@@ -125,9 +145,7 @@ class Function:
                                     f"{i.variable.type})")
                 if isinstance(v, SharedVariable):
                     v = v.get_value(borrow=True)
-            strict, downcast, what = self._filters[k]
-            arr = self._types[k].filter(v, strict=strict, allow_downcast=downcast, what=what)
-            values[k] = arr
+            values[k] = self._filter(k, v)
         return values
 
     def _label(self) -> str:
@@ -188,6 +206,7 @@ class Function:
                      updates=maker.user_updates, givens=maker.givens, mode=maker.mode,
                      no_default_updates=maker.no_default_updates, on_unused_input="ignore",
                      allow_input_downcast=maker.allow_input_downcast, name=self.name,
+                     rebuild_strict=maker.rebuild_strict,
                      trust_input=self.trust_input, defaults=self._defaults)
         return (_rebuild_function, (state,))
 

@@ -70,7 +70,9 @@ def _lossless(src: str, dst: str) -> bool:
     return bool(np.can_cast(src, dst, "safe"))
 
 
-def normalize_givens(givens: Any) -> list[tuple[Variable, Variable]]:
+def normalize_givens(givens: Any, strict: bool = True) -> list[tuple[Variable, Variable]]:
+    """Givens as ``(old, new)`` pairs; with ``strict`` (Theano's ``rebuild_strict``) the
+    replacement must have the replaced variable's dtype and rank."""
     if givens is None:
         return []
     pairs = list(givens.items()) if isinstance(givens, dict) else [tuple(p) for p in givens]
@@ -80,7 +82,7 @@ def normalize_givens(givens: Any) -> list[tuple[Variable, Variable]]:
         if not isinstance(old, Variable):
             raise TypeError(f"givens: key {old!r} is not a symbolic variable")
         new = new if isinstance(new, Variable) else as_tensor_variable(new)
-        if old.type != new.type:
+        if old.type != new.type and strict:
             if getattr(old.type, "ndim", None) != getattr(new.type, "ndim", None) or \
                     getattr(old.type, "dtype", None) != getattr(new.type, "dtype", None):
                 raise TypeError(f"givens: {old} ({old.type}) cannot be replaced by {new} ({new.type}): "
@@ -97,7 +99,7 @@ class FunctionMaker:
     def __init__(self, inputs: Sequence[Any], outputs: Any, mode: Any = None, updates: Any = None,
                  givens: Any = None, no_default_updates: Any = False,
                  on_unused_input: str | None = None, allow_input_downcast: bool | None = None,
-                 profile: Any = None) -> None:
+                 profile: Any = None, rebuild_strict: bool = True) -> None:
         from tensorc.config import config
         self.mode: Mode = get_mode(mode)
         self.inputs: list[In] = [_as_in(i, allow_input_downcast) for i in inputs]
@@ -105,7 +107,8 @@ class FunctionMaker:
         out_list = [outputs] if self.unpack_single else list(outputs)
         self.outputs: list[Out] = [o if isinstance(o, Out) else Out(_as_var(o)) for o in out_list]
         self.user_updates = normalize_updates(updates)
-        self.givens = normalize_givens(givens)
+        self.rebuild_strict = rebuild_strict
+        self.givens = normalize_givens(givens, rebuild_strict)
         self.on_unused_input = on_unused_input or config.on_unused_input
         self.allow_input_downcast = allow_input_downcast
         self.no_default_updates = no_default_updates
@@ -202,12 +205,12 @@ class FunctionMaker:
                 sources = node.op.view_map.get(o, []) + node.op.destroy_map.get(o, [])
                 owner_input[id(out)] = any(owner_input.get(id(node.inputs[i]), False) or
                                            isinstance(node.inputs[i], Constant) for i in sources)
-        result, seen = [], set()
+        counts: dict[int, int] = {}
         for v in fg.outputs:
-            aliased = isinstance(v, Constant) or owner_input.get(id(v), False) or id(v) in seen
-            seen.add(id(v))
-            result.append(aliased)
-        return result
+            counts[id(v)] = counts.get(id(v), 0) + 1
+        # an output listed twice, or also an update's new value, is copied too
+        return [isinstance(v, Constant) or owner_input.get(id(v), False) or counts[id(v)] > 1
+                for v in fg.outputs]
 
 
 def _as_var(o: Any) -> Variable:
