@@ -37,12 +37,6 @@ from tensorc.ops.reduce import (sum, prod, max, min, all, any, argmax, argmin, m
                                 mean, var, std, Reduce, Argmax)
 from tensorc.ops.blas import dot, tensordot, batched_dot, batched_tensordot  # noqa: E402,F401
 from tensorc.gradient import grad, jacobian, hessian, Rop, Lop, verify_grad  # noqa: E402,F401
-from tensorc.ops.shape import (shape, reshape, flatten, transpose, squeeze, Shape, Shape_i,  # noqa: E402,F401
-                               MakeVector, Reshape, shape_i, get_vector_length, shape_padleft,
-                               shape_padright, shape_padaxis)
-from tensorc.ops.reduce import (sum, prod, max, min, all, any, argmax, argmin, max_and_argmax,  # noqa: E402,F401,A004
-                                mean, var, std, Reduce, Argmax)
-from tensorc.gradient import grad, jacobian, hessian, Rop, Lop, verify_grad  # noqa: E402,F401
 from tensorc.ops.join import join, concatenate, stack, split, Join, Split  # noqa: E402,F401
 from tensorc.ops.alloc import (alloc, zeros, ones, arange, eye, identity_like, tile, outer,  # noqa: E402,F401
                                Alloc, ARange, Eye)
