@@ -40,3 +40,4 @@ from tensorc.gradient import grad, jacobian, hessian, Rop, Lop, verify_grad  # n
 from tensorc.ops.join import join, concatenate, stack, split, Join, Split  # noqa: E402,F401
 from tensorc.ops.alloc import (alloc, zeros, ones, arange, eye, identity_like, tile, outer,  # noqa: E402,F401
                                Alloc, ARange, Eye)
+import tensorc.tensor.nnet as nnet  # noqa: E402

@@ -1,0 +1,202 @@
+"""Neural-network ops: ``Softmax``, ``SoftmaxGrad``, ``LogSoftmax`` (all along the last
+axis, numerically stable) and ``CrossentropyCategorical1Hot`` (``-log(p[i, y[i]])``)
+with its gradient op.
+
+>>> import numpy as np, tensorc.tensor as T
+>>> x = T.dmatrix('x')
+>>> Softmax()(x).eval({x: np.array([[1000.0, 1000.0]])}).tolist()
+[[0.5, 0.5]]
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from tensorc.graph.basic import Apply, Op
+from tensorc.graph.type import TensorType
+from tensorc.tensor.var import TensorVariable, as_tensor_variable
+
+
+def _T() -> Any:
+    import tensorc.tensor as T
+    return T
+
+
+def _float_input(x: Any, what: str) -> TensorVariable:
+    x = as_tensor_variable(x)
+    if x.type.numpy_dtype.kind != "f" or x.ndim < 1:
+        raise ValueError(f"{what}: x must be a tensor of floats with at least 1 dimension, "
+                         f"got {x} ({x.type})")
+    return x
+
+
+def softmax_numpy(x: np.ndarray) -> np.ndarray:
+    """Stable softmax along the last axis (max subtracted first)."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def log_softmax_numpy(x: np.ndarray) -> np.ndarray:
+    """Stable log-softmax along the last axis."""
+    z = x - x.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+class Softmax(Op):
+    """``exp(x) / sum(exp(x))`` along the last axis."""
+
+    __props__ = ()
+
+    def make_node(self, x: Any) -> Apply:
+        x = _float_input(x, "softmax")
+        return Apply(self, [x], [TensorVariable(x.type)])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = inputs[0]
+        if x.shape[-1] == 0:
+            return [x.copy()]
+        return [softmax_numpy(x).astype(x.dtype, copy=False)]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        return [SoftmaxGrad()(output_grads[0], outputs[0])]
+
+    def R_op(self, inputs: Sequence[Any], eval_points: Sequence[Any]) -> list:
+        if eval_points[0] is None:
+            return [None]
+        return [SoftmaxGrad()(eval_points[0], self(inputs[0]))]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+
+class SoftmaxGrad(Op):
+    """Gradient of softmax: ``(dy - sum(dy * sm, axis=-1, keepdims=True)) * sm``."""
+
+    __props__ = ()
+
+    def make_node(self, dy: Any, sm: Any) -> Apply:
+        dy, sm = as_tensor_variable(dy), as_tensor_variable(sm)
+        if dy.ndim != sm.ndim:
+            raise ValueError(f"SoftmaxGrad: dy {dy.type} and sm {sm.type} must have the same ndim")
+        dtype = np.result_type(dy.dtype, sm.dtype).name
+        bcast = tuple(a and b for a, b in zip(dy.broadcastable, sm.broadcastable))
+        return Apply(self, [dy, sm], [TensorVariable(TensorType(dtype, bcast))])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        dy, sm = inputs
+        if dy.shape != sm.shape and np.broadcast_shapes(dy.shape, sm.shape) != sm.shape:
+            raise ValueError(f"SoftmaxGrad: dy shape {dy.shape} does not match softmax shape {sm.shape}")
+        dx = dy * sm
+        dx -= sm * dx.sum(axis=-1, keepdims=True)
+        return [np.asarray(dx, dtype=node.outputs[0].dtype)]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        T = _T()
+        dy, sm = inputs
+        g = output_grads[0]
+        g_dy = SoftmaxGrad()(g, sm)
+        s = T.sum(dy * sm, axis=-1, keepdims=True)
+        g_sm = g * (dy - s) - dy * T.sum(g * sm, axis=-1, keepdims=True)
+        return [g_dy, g_sm]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[1])]
+
+
+class LogSoftmax(Op):
+    """``x - log(sum(exp(x)))`` along the last axis, computed without overflow."""
+
+    __props__ = ()
+
+    def make_node(self, x: Any) -> Apply:
+        x = _float_input(x, "log_softmax")
+        return Apply(self, [x], [TensorVariable(x.type)])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = inputs[0]
+        if x.shape[-1] == 0:
+            return [x.copy()]
+        return [log_softmax_numpy(x).astype(x.dtype, copy=False)]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        T = _T()
+        gz = output_grads[0]
+        return [gz - T.exp(outputs[0]) * T.sum(gz, axis=-1, keepdims=True)]
+
+    def R_op(self, inputs: Sequence[Any], eval_points: Sequence[Any]) -> list:
+        if eval_points[0] is None:
+            return [None]
+        T = _T()
+        ev = eval_points[0]
+        return [ev - T.sum(ev * Softmax()(inputs[0]), axis=-1, keepdims=True)]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+
+def _check_labels(p: np.ndarray, y: np.ndarray, what: str) -> None:
+    if p.shape[0] != y.shape[0]:
+        raise ValueError(f"{what}: {p.shape[0]} rows of coding_dist (shape {p.shape}) but "
+                         f"{y.shape[0]} labels (shape {y.shape})")
+    if y.size and (y.min() < 0 or y.max() >= p.shape[1]):
+        bad = int(y[(y < 0) | (y >= p.shape[1])][0])
+        raise IndexError(f"{what}: label {bad} is out of range for {p.shape[1]} classes "
+                         f"(coding_dist shape {p.shape})")
+
+
+class CrossentropyCategorical1Hot(Op):
+    """``-log(coding_dist[i, true_one_of_n[i]])`` for each row ``i``."""
+
+    __props__ = ()
+
+    def make_node(self, coding_dist: Any, true_one_of_n: Any) -> Apply:
+        p, y = as_tensor_variable(coding_dist), as_tensor_variable(true_one_of_n)
+        if p.ndim != 2 or p.type.numpy_dtype.kind != "f":
+            raise TypeError(f"categorical_crossentropy: coding_dist must be a float matrix, got {p.type}")
+        if y.ndim != 1 or y.type.numpy_dtype.kind not in "iu":
+            raise TypeError(f"categorical_crossentropy: integer labels must be an integer vector, "
+                            f"got {y.type}")
+        return Apply(self, [p, y], [TensorVariable(TensorType(p.dtype, p.broadcastable[:1]))])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        p, y = inputs
+        _check_labels(p, y, "categorical_crossentropy")
+        return [np.asarray(-np.log(p[np.arange(p.shape[0]), y]), dtype=p.dtype)]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        from tensorc.gradient.markers import grad_undefined
+        p, y = inputs
+        return [CrossentropyCategorical1HotGrad()(output_grads[0], p, y),
+                grad_undefined(self, 1, y, "labels are integers")]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0][:1])]
+
+
+class CrossentropyCategorical1HotGrad(Op):
+    """Gradient wrt ``coding_dist``: zeros except ``-g[i] / p[i, y[i]]`` at ``(i, y[i])``."""
+
+    __props__ = ()
+
+    def make_node(self, g: Any, coding_dist: Any, true_one_of_n: Any) -> Apply:
+        g, p, y = (as_tensor_variable(v) for v in (g, coding_dist, true_one_of_n))
+        return Apply(self, [g, p, y], [TensorVariable(p.type)])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        g, p, y = inputs
+        _check_labels(p, y, "categorical_crossentropy gradient")
+        out = np.zeros_like(p)
+        rows = np.arange(p.shape[0])
+        out[rows, y] = -np.broadcast_to(g, y.shape) / p[rows, y]
+        return [out]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        from tensorc.gradient.markers import grad_not_implemented, grad_undefined
+        g, p, y = inputs
+        return [grad_not_implemented(self, 0, g), grad_not_implemented(self, 1, p),
+                grad_undefined(self, 2, y, "labels are integers")]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[1])]
