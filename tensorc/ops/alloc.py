@@ -262,3 +262,132 @@ def outer(x: Any, y: Any) -> Any:
     if y.ndim != 1:
         y = y.flatten()
     return x.dimshuffle(0, "x") * y.dimshuffle("x", 0)
+
+
+def _diag_index(shape2: tuple[int, int], offset: int) -> tuple[np.ndarray, np.ndarray]:
+    n, m = shape2
+    length = max(0, min(n + min(offset, 0), m - max(offset, 0)))
+    i = np.arange(length) + max(-offset, 0)
+    return i, i + offset
+
+
+class Diagonal(Op):
+    """``numpy.diagonal(x, offset, axis1, axis2)`` (a copy; the diagonal is the last axis)."""
+
+    __props__ = ("offset", "axis1", "axis2")
+
+    def __init__(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> None:
+        self.offset, self.axis1, self.axis2 = int(offset), int(axis1), int(axis2)
+
+    def make_node(self, x: Any) -> Apply:
+        x = as_tensor_variable(x)
+        if x.ndim < 2 or len({self.axis1 % max(x.ndim, 1), self.axis2 % max(x.ndim, 1)}) != 2 \
+                or not (-x.ndim <= self.axis1 < x.ndim and -x.ndim <= self.axis2 < x.ndim):
+            raise ValueError(f"diagonal: axes ({self.axis1}, {self.axis2}) are not two different "
+                             f"axes of {x} with ndim={x.ndim}")
+        bcast = [b for d, b in enumerate(x.broadcastable)
+                 if d not in (self.axis1 % x.ndim, self.axis2 % x.ndim)] + [False]
+        return Apply(self, [x], [TensorVariable(TensorType(x.dtype, bcast))])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [np.diagonal(inputs[0], self.offset, self.axis1, self.axis2).copy()]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        import tensorc.tensor as T
+        s = input_shapes[0]
+        a1, a2 = self.axis1 % len(s), self.axis2 % len(s)
+        n, m = s[a1], s[a2]
+        length = T.maximum(T.minimum(n + min(self.offset, 0), m - max(self.offset, 0)), 0)
+        return [tuple(d for k, d in enumerate(s) if k not in (a1, a2)) + (length,)]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        return [DiagonalGrad(self.offset, self.axis1, self.axis2)(inputs[0], output_grads[0])]
+
+
+class DiagonalGrad(Op):
+    """Zeros shaped like ``x`` with ``g`` written on the diagonal ``Diagonal`` reads."""
+
+    __props__ = ("offset", "axis1", "axis2")
+
+    def __init__(self, offset: int, axis1: int, axis2: int) -> None:
+        self.offset, self.axis1, self.axis2 = offset, axis1, axis2
+
+    def make_node(self, x: Any, g: Any) -> Apply:
+        x, g = as_tensor_variable(x), as_tensor_variable(g)
+        return Apply(self, [x, g], [TensorVariable(x.type.clone(dtype=g.dtype))])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, g = inputs
+        out = np.zeros(x.shape, dtype=node.outputs[0].dtype)
+        moved = np.moveaxis(out, (self.axis1, self.axis2), (-2, -1))
+        i, j = _diag_index(moved.shape[-2:], self.offset)
+        moved[..., i, j] = g
+        return [out]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        import tensorc.tensor as T
+        return [T.zeros_like(inputs[0]),
+                Diagonal(self.offset, self.axis1, self.axis2)(output_grads[0])]
+
+
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """The diagonal of ``a`` (``numpy.diagonal``).
+
+    >>> import numpy as np, tensorc.tensor as T
+    >>> x = T.dmatrix('x')
+    >>> diagonal(x, 1).eval({x: np.arange(9.0).reshape(3, 3)}).tolist()
+    [1.0, 5.0]
+    """
+    return Diagonal(offset, axis1, axis2)(a)
+
+
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """Sum of the diagonal of ``a``."""
+    import tensorc.tensor as T
+    return T.sum(Diagonal(offset, axis1, axis2)(a), axis=-1)
+
+
+class FillDiagonal(Op):
+    """``a`` with its main diagonal set to the scalar ``val`` (``numpy.fill_diagonal``)."""
+
+    def make_node(self, a: Any, val: Any) -> Apply:
+        a, val = as_tensor_variable(a), as_tensor_variable(val)
+        if a.ndim < 2:
+            raise TypeError(f"fill_diagonal: a must have at least 2 dimensions, got ndim={a.ndim}")
+        if val.ndim != 0:
+            raise TypeError(f"fill_diagonal: val must be a scalar, got ndim={val.ndim}")
+        from tensorc.ops.elemwise import _settle_weak
+        val = _settle_weak(val, a.dtype)
+        if upcast(a.dtype, val.dtype) != a.dtype:
+            raise TypeError(f"fill_diagonal: val of dtype {val.dtype} does not fit a of dtype {a.dtype}")
+        return Apply(self, [a, val], [TensorVariable(a.type)])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        a, val = inputs
+        if a.ndim > 2 and len(set(a.shape)) != 1:
+            raise ValueError(f"fill_diagonal: all dimensions of a {a.ndim}-d input must be equal, "
+                             f"got shape {a.shape}")
+        out = a.copy()
+        np.fill_diagonal(out, val)
+        return [out]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        from tensorc.gradient.markers import grad_not_implemented
+        a, val = inputs
+        gz = output_grads[0]
+        if a.ndim != 2:
+            return [grad_not_implemented(self, k, v, "only for matrices") for k, v in enumerate(inputs)]
+        import tensorc.tensor as T
+        return [self(gz, constant(0, dtype=gz.dtype)),
+                T.cast(trace(gz), val.dtype) if val.dtype[:1] in "fc" else T.zeros_like(val, "float64")]
+
+
+def fill_diagonal(a: Any, val: Any) -> Any:
+    """A copy of ``a`` whose main diagonal is ``val``."""
+    return FillDiagonal()(a, val)
