@@ -24,5 +24,8 @@ from tensorc.compile.function import Function, function  # noqa: F401
 import tensorc.tensor as tensor  # noqa: F401,E402
 from tensorc.gradient import grad  # noqa: F401,E402
 import tensorc.gradient as gradient  # noqa: F401,E402
+import tensorc.printing as printing  # noqa: F401,E402
+from tensorc.printing import pp, pprint, debugprint  # noqa: F401,E402
+from tensorc.compile.profile import ProfileStats  # noqa: F401,E402
 
 Param = In  # Theano's old name
