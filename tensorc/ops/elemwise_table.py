@@ -78,6 +78,12 @@ def _sq(x: Any) -> Any:
     return T.sqr(x)
 
 
+def _cj(x: Any) -> Any:
+    """``conj(x)`` for complex ``x``, ``x`` itself otherwise: with the convention
+    grad = dC/dRe + i dC/dIm, a holomorphic f passes ``gz * conj(f'(z))`` back."""
+    return T.conj(x) if x.dtype.startswith("complex") else x
+
+
 _LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))
 _TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
 
@@ -95,9 +101,9 @@ ROWS: tuple[Row, ...] = (
         lambda i, o, gz: [gz, -gz], kinds="iufc"),
     Row("mul", 2, np.multiply, {"b": "({0} & {1})", "i": "({0} * {1})", "u": "({0} * {1})",
                                 "f": "({0} * {1})", "c": "({0} * {1})"},
-        lambda i, o, gz: [gz * i[1], gz * i[0]]),
+        lambda i, o, gz: [gz * _cj(i[1]), gz * _cj(i[0])]),
     Row("true_div", 2, np.true_divide, {"f": "({0} / {1})", "c": "({0} / {1})"},
-        lambda i, o, gz: [gz / i[1], -gz * i[0] / _sq(i[1])]),
+        lambda i, o, gz: [gz / _cj(i[1]), -gz * _cj(i[0] / _sq(i[1]))]),
     Row("int_div", 2, np.floor_divide, {"i": "tc_floordiv_{t}({0}, {1})", "u": "tc_floordiv_{t}({0}, {1})",
                                         "f": "tc_floordiv_{t}({0}, {1})"},
         _zeros, kinds="iuf", doc="floor division, Python's sign rules (``//``)"),
@@ -107,7 +113,7 @@ ROWS: tuple[Row, ...] = (
         doc="remainder with the divisor's sign, Python's rules (``%``)"),
     Row("pow", 2, np.power, {"i": "tc_ipow_{t}({0}, {1})", "u": "tc_ipow_{t}({0}, {1})",
                              "f": "pow{f}({0}, {1})", "c": "cpow{f}({0}, {1})"},
-        lambda i, o, gz: [gz * i[1] * i[0] ** (i[1] - 1), gz * T.log(i[0]) * o], kinds="iufc"),
+        lambda i, o, gz: [gz * _cj(i[1] * i[0] ** (i[1] - 1)), gz * _cj(T.log(i[0]) * o)], kinds="iufc"),
     Row("maximum", 2, np.maximum, {"b": "({0} | {1})", "i": "({0} > {1} ? {0} : {1})",
                                    "u": "({0} > {1} ? {0} : {1})", "f": "tc_fmax_nan({0}, {1})"},
         lambda i, o, gz: [gz * T.eq(o, i[0]), gz * T.eq(o, i[1])], kinds=_REAL,
@@ -127,9 +133,9 @@ ROWS: tuple[Row, ...] = (
     Row("sgn", 1, np.sign, {"i": "(({0} > 0) - ({0} < 0))", "u": "({0} > 0)", "f": "tc_sgn{f}({0})"},
         _zeros, kinds="iuf"),
     Row("sqr", 1, np.square, {"i": "({0} * {0})", "u": "({0} * {0})", "f": "({0} * {0})", "c": "({0} * {0})"},
-        lambda i, o, gz: [gz * 2 * i[0]], kinds="iufc"),
+        lambda i, o, gz: [gz * 2 * _cj(i[0])], kinds="iufc"),
     Row("inv", 1, lambda x: np.true_divide(1, x), {"f": "(1 / {0})", "c": "(1 / {0})"},
-        lambda i, o, gz: [-gz * _sq(o)], kinds="iufc", aliases=("reciprocal",)),
+        lambda i, o, gz: [-gz * _cj(_sq(o))], kinds="iufc", aliases=("reciprocal",)),
     Row("identity", 1, lambda x: np.array(x, copy=True), "{0}", lambda i, o, gz: [gz],
         aliases=("tensor_copy",)),
     Row("cast", 1, lambda x: np.array(x, copy=True), {"b": "{0}", "i": "{0}", "u": "{0}", "f": "{0}"},
@@ -137,11 +143,11 @@ ROWS: tuple[Row, ...] = (
         else _zeros(i, o, gz), doc="conversion to the op's ``out_dtype``"),
     # ---- powers, exponentials and logarithms ---------------------------------------------
     Row("sqrt", 1, np.sqrt, {"f": "sqrt{f}({0})", "c": "csqrt{f}({0})"},
-        lambda i, o, gz: [gz * 0.5 / o], kinds="iufc"),
-    Row("exp", 1, np.exp, {"f": "exp{f}({0})", "c": "cexp{f}({0})"}, lambda i, o, gz: [gz * o], kinds="iufc"),
+        lambda i, o, gz: [gz * 0.5 / _cj(o)], kinds="iufc"),
+    Row("exp", 1, np.exp, {"f": "exp{f}({0})", "c": "cexp{f}({0})"}, lambda i, o, gz: [gz * _cj(o)], kinds="iufc"),
     Row("exp2", 1, np.exp2, {"f": "exp2{f}({0})"}, lambda i, o, gz: [gz * o * _LN2], kinds=_REAL),
     Row("expm1", 1, np.expm1, {"f": "expm1{f}({0})"}, lambda i, o, gz: [gz * (o + 1)], kinds=_REAL),
-    Row("log", 1, np.log, {"f": "log{f}({0})", "c": "clog{f}({0})"}, lambda i, o, gz: [gz / i[0]], kinds="iufc"),
+    Row("log", 1, np.log, {"f": "log{f}({0})", "c": "clog{f}({0})"}, lambda i, o, gz: [gz / _cj(i[0])], kinds="iufc"),
     Row("log2", 1, np.log2, {"f": "log2{f}({0})"}, lambda i, o, gz: [gz / (i[0] * _LN2)], kinds=_REAL),
     Row("log10", 1, np.log10, {"f": "log10{f}({0})"}, lambda i, o, gz: [gz / (i[0] * _LN10)], kinds=_REAL),
     Row("log1p", 1, np.log1p, {"f": "log1p{f}({0})"}, lambda i, o, gz: [gz / (1 + i[0])], kinds=_REAL),
@@ -211,7 +217,8 @@ ROWS: tuple[Row, ...] = (
     Row("softplus", 1, sm.softplus, {"f": "tc_softplus{f}({0})"}, lambda i, o, gz: [gz * T.sigmoid(i[0])],
         kinds=_REAL),
     Row("ultra_fast_sigmoid", 1, sm.ultra_fast_sigmoid, {"f": "tc_ultra_fast_sigmoid{f}({0})"},
-        lambda i, o, gz: [gz * o * (1 - o)], kinds=_REAL),
+        lambda i, o, gz: [gz * T.sigmoid(i[0]) * (1 - T.sigmoid(i[0]))], kinds=_REAL,
+        doc="piecewise approximation of sigmoid; its gradient is the exact sigmoid's, as in Theano"),
     # ---- complex numbers -----------------------------------------------------------------
     Row("real", 1, np.real, {"b": "{0}", "i": "{0}", "u": "{0}", "f": "{0}", "c": "creal{f}({0})"},
         lambda i, o, gz: [T.complex(gz, T.zeros_like(gz))] if i[0].dtype.startswith("complex")
