@@ -53,6 +53,14 @@ def _uniform(rng: Any, shape: tuple, dtype: str) -> np.ndarray:
                       dtype=dtype)
 
 
+def _coarser(a: str, b: str) -> str:
+    order = ["float16", "float32", "complex64", "float64", "complex128"]
+    rank = {d: i for i, d in enumerate(order)}
+    a, b = (d if d in rank else "float64" for d in (a, b))
+    low = min(rank[a], rank[b])
+    return {"complex64": "float32", "complex128": "float64"}.get(order[low], order[low])
+
+
 def numeric_grad(f: Callable[..., float], pt: Sequence[np.ndarray], eps: Sequence[float]) -> list[np.ndarray]:
     """Central differences of the scalar function ``f`` at ``pt`` (one step per input)."""
     grads = []
@@ -133,7 +141,9 @@ def verify_grad(fun: Callable[..., Any], pt: Sequence[Any], n_tests: int = 2, rn
     f_cost = tensorc.function(inputs + [proj_var], cost, mode=mode, on_unused_input="ignore")
     grads = grad(cost, inputs, disconnected_inputs="ignore")
     f_grad = tensorc.function(inputs + [proj_var], grads, mode=mode, on_unused_input="ignore")
-    steps = [eps if eps is not None else DEFAULT_EPS.get(p.dtype.name, 1e-6) for p in pt]
+    # the less precise of an input's dtype and the output's sets its step and tolerance
+    prec = [_coarser(p.dtype.name, out_dtype) for p in pt]
+    steps = [eps if eps is not None else DEFAULT_EPS.get(d, 1e-6) for d in prec]
     for _ in range(n_tests):
         proj = _uniform(rng, out_shape, out_dtype)
         analytic = f_grad(*pt, proj)
