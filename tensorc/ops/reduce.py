@@ -247,7 +247,7 @@ class Argmax(Op):
             raise ValueError(f"arg{self.kind}: cannot reduce an empty axis of an input of shape {x.shape}")
         keep = [d for d in range(x.ndim) if d not in self.axis]
         moved = np.transpose(x, keep + list(self.axis))
-        flat = moved.reshape(moved.shape[:len(keep)] + (-1,))
+        flat = moved.reshape(moved.shape[:len(keep)] + (int(np.prod(moved.shape[len(keep):])),))
         fn = np.argmax if self.kind == "max" else np.argmin
         return [np.asarray(fn(flat, axis=-1), dtype="int64")]
 
