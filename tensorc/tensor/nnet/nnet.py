@@ -35,6 +35,8 @@ def _T() -> Any:
 def _as_rows(c: Any, what: str) -> Any:
     """Theano pads a vector to a one-row matrix (with a warning)."""
     c = as_tensor_variable(c)
+    if c.type.numpy_dtype.kind != "f":
+        raise ValueError(f"{what}: x must be a tensor of floats, got {c} ({c.type})")
     if c.ndim == 1:
         warnings.warn(f"{what}: a vector input is treated as a one-row matrix and the result is a "
                       f"matrix of shape (1, n), as in Theano", stacklevel=3)
