@@ -6,9 +6,9 @@
    cycle, and nothing is computed twice).  Any dtypes mix; there is no limit on
    the number of inputs.  A region of two or more nodes becomes one node whose
    scalar body is the composed expression (``tensorc.ops.fused.Body``).
-2. *Siblings.*  Fused/elementwise nodes with the same loop pattern that read a
+3. *Siblings.*  Fused/elementwise nodes with the same loop pattern that read a
    common input and do not depend on each other become one multi-output node.
-3. *Reductions.*  A reduction whose input is produced by an elementwise region
+2. *Reductions.*  A reduction whose input is produced by an elementwise region
    used nowhere else becomes one ``FusedReduce`` (see ``fuse_reductions``).
 
 >>> import tensorc.tensor as T
@@ -32,11 +32,11 @@ from tensorc.rewrite.utils import const_data
 
 
 def fuse(fgraph: FunctionGraph) -> None:
-    """Fuse elementwise regions, then sibling nodes, then reductions, in place."""
-    fuse_regions(fgraph)
-    fuse_siblings(fgraph)
+    """Fuse elementwise regions, then reductions, then sibling nodes, in place."""
     from tensorc.rewrite.fuse_reduce import fuse_reductions
+    fuse_regions(fgraph)
     fuse_reductions(fgraph)
+    fuse_siblings(fgraph)
 
 
 def _pattern(node: Apply) -> tuple[bool, ...]:
