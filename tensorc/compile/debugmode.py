@@ -27,7 +27,7 @@ from tensorc.backend.numpy_backend import Runner, plan_slots
 from tensorc.graph.basic import Apply
 from tensorc.graph.fgraph import FunctionGraph
 
-#: ``(node, input arrays) -> output arrays`` for one node, on some backend.
+#: ``(node, input arrays) -> output arrays`` for one node on some backend (None: not supported).
 NodeEvaluator = Callable[[Apply, list], list]
 #: ``(index, node, inputs, outputs) -> None``; raises to stop the run.
 NodeCheck = Callable[[int, Apply, list, list], None]
@@ -163,7 +163,7 @@ def build_debug_runner(fgraph: FunctionGraph, backend_runner: Runner, backend: s
         check_node_outputs(k, node, inputs, outputs)
         if other is not None:
             theirs = other(node, [np.array(a, copy=True) for a in inputs])
-            for o, (mine, their) in enumerate(zip(outputs, theirs)):
+            for o, (mine, their) in enumerate(zip(outputs, theirs or ())):
                 compare_values(f"node {k} {node} output {o} ({backend})", mine, their)
 
     reference = _aliasing_runner(fgraph, check)
