@@ -26,11 +26,12 @@ def logreg_inputs(n: int, dtype: str, rng: np.random.Generator) -> dict[str, np.
 
 def logreg_step(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``prediction, xent, gw, gb`` of the tutorial's cost, written out by hand."""
-    p = 1 / (1 + np.exp(-(x @ w) - b))
-    xent = -y * np.log(p) - (1 - y) * np.log(1 - p)
-    gz = (p - y) / x.shape[0]
-    return p > 0.5, xent, x.T @ gz + 2 * L2 * w, np.asarray(gz.sum())
+    """``prediction, xent, gw, gb`` of the tutorial's cost, written out by hand (and stably:
+    with these inputs ``p_1`` saturates to exactly 0 or 1)."""
+    z = x @ w + b
+    xent = y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)
+    gz = (1 / (1 + np.exp(-z)) - y) / x.shape[0]
+    return z > 0, xent, x.T @ gz + 2 * L2 * w, np.asarray(gz.sum())
 
 
 def logreg_reference(inputs: Inputs) -> list[np.ndarray]:
@@ -72,15 +73,17 @@ def logreg_numpy(inputs: Inputs) -> Built:
 
 
 def logreg_jax(inputs: Inputs) -> Built:
-    """``jax.jit`` of a functional step returning the new ``w, b`` and the outputs."""
+    """``jax.jit`` of a functional step returning the new ``w, b`` and the outputs (the
+    cross-entropy written with ``log_sigmoid``, as JAX users would: the literal tutorial
+    formula gives NaN gradients once ``p_1`` saturates)."""
     jax = jax_module()
     import jax.numpy as jnp
 
     def cost(wb: tuple[Any, Any], x: Any, y: Any) -> Any:
         w, b = wb
-        p = 1 / (1 + jnp.exp(-(x @ w) - b))
-        xent = -y * jnp.log(p) - (1 - y) * jnp.log(1 - p)
-        return xent.mean() + L2 * jnp.sum(w ** 2), (p > 0.5, xent)
+        z = x @ w + b
+        xent = -y * jax.nn.log_sigmoid(z) - (1 - y) * jax.nn.log_sigmoid(-z)
+        return xent.mean() + L2 * jnp.sum(w ** 2), (z > 0, xent)
 
     def step(wb: tuple[Any, Any], x: Any, y: Any) -> Any:
         (g, aux) = jax.grad(cost, has_aux=True)(wb, x, y)
@@ -97,21 +100,22 @@ def logreg_jax(inputs: Inputs) -> Built:
 
 
 def logreg_torch(inputs: Inputs) -> Built:
-    """Autograd step in torch eager."""
+    """Autograd step in torch eager (cross-entropy with ``logsigmoid``, see :func:`logreg_jax`)."""
     import torch
+    from torch.nn.functional import logsigmoid
     x, y = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["y"])
     w = torch.tensor(inputs["w"]).requires_grad_(True)
     b = torch.tensor(inputs["b"]).requires_grad_(True)
 
     def run() -> Any:
-        p = 1 / (1 + torch.exp(-(x @ w) - b))
-        xent = -y * torch.log(p) - (1 - y) * torch.log(1 - p)
+        z = x @ w + b
+        xent = -y * logsigmoid(z) - (1 - y) * logsigmoid(-z)
         (xent.mean() + L2 * (w ** 2).sum()).backward()
         with torch.no_grad():
             for v in (w, b):
                 v -= LR * v.grad
                 v.grad = None
-        return p > 0.5, xent
+        return z > 0, xent
     return Built(run=run, result=lambda _: [w.detach().numpy().copy(), b.detach().numpy().copy()])
 
 

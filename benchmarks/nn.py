@@ -122,8 +122,8 @@ def mlp_theano(api: TheanoAPI, inputs: Inputs) -> Built:
     p = api.softmax(T.dot(h, W2) + b2)
     loss = -T.mean(T.sum(y * T.log(p), axis=1))
     grads = api.grad(loss, params)
-    f = api.function([x, y], loss,
-                     updates=[(w, w - LR * g) for w, g in zip(params, grads)])
+    lr = np.asarray(LR, dtype=dtype)  # a Python float would upcast float32 params (Theano)
+    f = api.function([x, y], loss, updates=[(w, w - lr * g) for w, g in zip(params, grads)])
     xv, yv = inputs["x"], inputs["y"]
     return Built(run=lambda: f(xv, yv), result=lambda _: [w.get_value() for w in params])
 

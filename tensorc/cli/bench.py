@@ -19,12 +19,14 @@ from tensorc.cli.bench_args import check_bench_args
 from tensorc.cli.bench_compare import compare_text, load_doc, plot_speedups
 from tensorc.cli.bench_compile import CACHE_ENV, compile_workloads, count_steps, measure_compile
 from tensorc.cli.bench_env import (blas_info, describe_blas, describe_missing, detect_frameworks,
-                                   framework_versions, machine_info, noted_env, thread_env)
+                                   framework_versions, machine_info, noted_env, thread_env,
+                                   threads_already_set)
 from tensorc.cli.bench_progress import Progress
 from tensorc.cli.bench_report import render
-from tensorc.cli.bench_runner import Cell, plan_cases, run_suite
+from tensorc.cli.bench_runner import Cell, plan_cases
 from tensorc.cli.bench_stream import TriadResult, measure_triad
 from tensorc.cli.bench_timing import TimingPlan, full_plan, quick_plan
+from tensorc.cli.bench_worker import run_column
 
 SCHEMA = "tensorc-bench/1"
 
@@ -65,7 +67,7 @@ def compile_plan(args: argparse.Namespace, names: Sequence[str],
 
 
 def build_document(args: argparse.Namespace, argv: Sequence[str], plan: TimingPlan,
-                   available: Sequence[str], missing: dict[str, str], triad: TriadResult,
+                   machine: dict[str, Any], available: Sequence[str], missing: dict[str, str], triad: TriadResult,
                    cells: Sequence[Cell], compile_doc: dict[str, Any]) -> dict[str, Any]:
     """The JSON document every output is rendered from."""
     blas = blas_info()
@@ -79,7 +81,7 @@ def build_document(args: argparse.Namespace, argv: Sequence[str], plan: TimingPl
                      "min_sample_s": plan.min_sample_s, "budget_s": plan.budget_s,
                      "seed": args.seed, "workloads": args.workloads or list(workload_names()),
                      "sizes": args.sizes, "dtypes": args.dtypes},
-        "machine": machine_info(),
+        "machine": machine,
         "blas": blas, "blas_summary": describe_blas(blas), "env": noted_env(),
         "versions": versions,
         "frameworks": {"requested": args.frameworks or list(FRAMEWORKS),
@@ -116,9 +118,10 @@ def write_outputs(args: argparse.Namespace, doc: dict[str, Any]) -> int:
 
 def run_child(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Do the whole run in this process (already started with the thread environment)."""
+    machine = machine_info()  # before the run: its load average is other processes'
     names = args.workloads or list(workload_names())
     requested = args.frameworks or list(FRAMEWORKS)
-    available, missing = detect_frameworks(requested, args.threads)
+    available, missing = detect_frameworks(requested)
     if missing:
         print("not found: " + describe_missing(missing), file=sys.stderr)
     plan = quick_plan(args.repeat) if args.quick else full_plan(args.repeat)
@@ -130,11 +133,13 @@ def run_child(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not args.no_stream:
         progress.step("STREAM triad (memory bandwidth)")
         triad = measure_triad(args.threads, os.environ)
-    cells = run_suite(cases, available, plan, progress.step, triad.gbps, args.seed)
+    cells = [cell for fw in available
+             for cell in run_column(fw, cases, plan, args.threads, triad.gbps, args.seed,
+                                    os.environ, progress.step)]
     compile_doc = measure_compile(comp_fw, comp_wl, os.environ, progress.step) \
         if comp_wl else {"imports": [], "rows": []}
     progress.done()
-    doc = build_document(args, argv, plan, available, missing, triad, cells, compile_doc)
+    doc = build_document(args, argv, plan, machine, available, missing, triad, cells, compile_doc)
     print(render(doc), end="")
     return write_outputs(args, doc)
 
@@ -145,7 +150,7 @@ def run_bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if problem:
         print(f"tensorc bench: error: {problem}", file=sys.stderr)
         return 2
-    if not args.child:
+    if not args.child and not threads_already_set(args.threads):
         return reexec(argv, args.threads)
     try:
         return run_child(args, argv)

@@ -8,6 +8,7 @@ when the machine sets them, are reported and left alone.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import platform
 import shutil
@@ -30,13 +31,15 @@ def thread_env(threads: int, base: Mapping[str, str]) -> dict[str, str]:
     env = dict(base)
     for var in THREAD_VARS:
         env[var] = str(threads)
-    xla = env.get("XLA_FLAGS", "")
-    if "intra_op_parallelism_threads" not in xla:
-        extra = f"intra_op_parallelism_threads={threads}"
-        if threads == 1:
-            extra = "--xla_cpu_multi_thread_eigen=false " + extra
-        env["XLA_FLAGS"] = (xla + " " + extra).strip()
+    if threads == 1 and "xla_cpu_multi_thread_eigen" not in env.get("XLA_FLAGS", ""):
+        # XLA has no thread-count flag; one thread is the only count it can be held to
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
     return env
+
+
+def threads_already_set(threads: int) -> bool:
+    """Whether this process was started with every thread variable at ``threads``."""
+    return all(os.environ.get(var) == str(threads) for var in THREAD_VARS)
 
 
 def noted_env() -> dict[str, str]:
@@ -131,7 +134,11 @@ def machine_info() -> dict[str, Any]:
     """The machine, for the JSON report and the header."""
     import numpy as np
     cc = c_compiler()
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "cpu_flags": cpu_flags(),
+    try:
+        load = round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        load = None
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "load_average_1min": load, "cpu_flags": cpu_flags(),
             "memory_gib": memory_gib(), "platform": platform.platform(),
             "python": sys.version.split()[0], "numpy": np.__version__,
             "compiler": compiler_version(cc), "compiler_path": cc}
@@ -147,23 +154,21 @@ def tensorc_missing_reason() -> str:
     return "" if hasattr(tensorc, "function") else "tensorc.function is not available"
 
 
-def peer_missing_reason(framework: str, threads: int) -> str:
-    """Why a peer cannot run (empty when it imports); sets torch's thread count."""
-    module = PEER_MODULES[framework]
+def peer_missing_reason(framework: str) -> str:
+    """Why a peer cannot run (empty when its package is installed). The package is only
+    located, not imported: each column is imported and run in its own worker process."""
     try:
-        mod = importlib.import_module(module)
-    except ImportError:
+        found = importlib.util.find_spec(PEER_MODULES[framework]) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         return NOT_INSTALLED
-    except Exception as exc:
-        return f"import failed: {type(exc).__name__}: {exc}"
-    if module == "torch":
-        mod.set_num_threads(threads)
-        if framework == "torch-compile" and not shutil.which("c++") and not shutil.which("g++"):
-            return "torch.compile needs a C++ compiler (c++/g++)"
+    if framework == "torch-compile" and not shutil.which("c++") and not shutil.which("g++"):
+        return "torch.compile needs a C++ compiler (c++/g++)"
     return ""
 
 
-def detect_frameworks(requested: Sequence[str], threads: int) -> tuple[list[str], dict[str, str]]:
+def detect_frameworks(requested: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """Split ``requested`` into ``(available, {missing: reason})``, in table order.
 
     ``tensorc-c`` needs a C compiler; the peers need their packages.
@@ -181,7 +186,7 @@ def detect_frameworks(requested: Sequence[str], threads: int) -> tuple[list[str]
         elif fw == "numpy":
             reason = ""
         else:
-            reason = peer_missing_reason(fw, threads)
+            reason = peer_missing_reason(fw)
         if reason:
             missing[fw] = reason
         else:
@@ -190,15 +195,16 @@ def detect_frameworks(requested: Sequence[str], threads: int) -> tuple[list[str]
 
 
 def framework_versions(frameworks: Sequence[str]) -> dict[str, str]:
-    """``{framework: version}`` for the frameworks that imported."""
+    """``{framework: installed version}`` (from package metadata: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+    dists = {"pytensor": "pytensor", "jax": "jax", "numexpr": "numexpr", "numpy": "numpy",
+             "torch": "torch", "torch-compile": "torch"}
     out: dict[str, str] = {}
     for fw in frameworks:
-        module = "tensorc" if fw.startswith("tensorc") else PEER_MODULES.get(fw, fw)
         try:
-            from importlib.metadata import version
-            out[fw] = version(module)
-        except Exception:
-            out[fw] = str(getattr(sys.modules.get(module), "__version__", "?"))
+            out[fw] = version(dists.get(fw, fw))
+        except PackageNotFoundError:
+            out[fw] = "?"
     return out
 
 

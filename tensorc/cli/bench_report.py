@@ -176,11 +176,15 @@ def header_lines(doc: Mapping[str, Any]) -> list[str]:
         f"machine: {m['cpu']}, {m['cores']} cores [{' '.join(m['cpu_flags'])}], "
         f"{m['memory_gib']} GiB; {m['compiler'] or 'no C compiler'}",
         f"threads: {s['threads']} for every framework (OMP/MKL/OPENBLAS/NUMEXPR_NUM_THREADS, "
-        f"torch.set_num_threads, XLA intra-op)",
+        f"torch.set_num_threads; XLA uses one thread or all cores)",
         f"BLAS: {doc['blas_summary']}; other env: {env}",
         f"memory bandwidth: {bw}",
         "frameworks: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()),
     ]
+    load = m.get("load_average_1min")
+    if load is not None and load > 0.5 * (m["cores"] or 1):
+        lines.append(f"warning: load average {load} at start on {m['cores']} cores: other "
+                     "processes compete for the CPU, so timings are noisy")
     if fw["missing"]:
         lines.append("not found: " + describe_missing(fw["missing"]))
     lines.append("cells: median per call ±half-IQR, then speed-up over numpy (>1 = faster); "

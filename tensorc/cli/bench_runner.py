@@ -130,8 +130,9 @@ def run_cell(case: Case, framework: str, inputs: dict[str, np.ndarray], expected
 
 def run_suite(cases: Iterable[Case], frameworks: Sequence[str], plan: TimingPlan,
               step: Callable[[str], None], bandwidth_gbps: float | None = None,
-              seed: int = 0) -> list[Cell]:
-    """Run every case on every framework; ``step(label)`` is called before each cell."""
+              seed: int = 0, report: Callable[[Cell], None] | None = None) -> list[Cell]:
+    """Run every case on every framework; ``step(label)`` is called before each cell and
+    ``report(cell)`` after it."""
     cells: list[Cell] = []
     for case in cases:
         rng = np.random.default_rng(seed)
@@ -141,6 +142,8 @@ def run_suite(cases: Iterable[Case], frameworks: Sequence[str], plan: TimingPlan
         for fw in frameworks:
             step(f"{case.workload.name} {fmt_size(case.size)} {short_dtype(case.dtype)} · {fw}")
             cells.append(run_cell(case, fw, inputs, expected, plan, floor_s))
+            if report is not None:
+                report(cells[-1])
             gc.collect()
     return cells
 

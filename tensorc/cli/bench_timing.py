@@ -56,8 +56,8 @@ def quick_plan(repeat: int | None) -> TimingPlan:
 
 
 def full_plan(repeat: int | None) -> TimingPlan:
-    """The default plan: 15 samples of at least 10 ms, 8 s per cell at most."""
-    return TimingPlan(repeat=repeat or 15, min_sample_s=0.01, warmup_s=0.1, budget_s=8.0)
+    """The default plan: 15 samples of at least 10 ms, about 3 s per cell at most."""
+    return TimingPlan(repeat=repeat or 15, min_sample_s=0.01, warmup_s=0.1, budget_s=3.0)
 
 
 def _loop(fn: Callable[[], Any], number: int) -> float:
