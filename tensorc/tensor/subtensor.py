@@ -21,7 +21,7 @@ from tensorc.graph.basic import Variable
 from tensorc.ops.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
 from tensorc.ops.subtensor import (SYM, IncSubtensor, Subtensor, check_index_scalar,  # noqa: F401
                                    slice_length)
-from tensorc.tensor.var import as_tensor_variable, constant
+from tensorc.tensor.var import TensorConstant, as_tensor_variable, constant
 
 TENSOR = "t"  # marker of an index-array input in an advanced idx_list
 
@@ -93,7 +93,7 @@ def _slice_part(p: Any, inputs: list) -> Any:
     if _is_int(p):
         return int(p)
     v = check_index_scalar(p, "slice bound")
-    if v.__class__.__name__ == "TensorConstant":
+    if isinstance(v, TensorConstant):
         return int(v.data)
     inputs.append(v)
     return SYM
@@ -120,7 +120,7 @@ def getitem(x: Any, index: Any) -> Any:
             idx_list.append(int(e))
         elif isinstance(e, Variable) and e.ndim == 0 and e.dtype != "bool":
             v = check_index_scalar(e, f"{x}[...]")
-            if v.__class__.__name__ == "TensorConstant":
+            if isinstance(v, TensorConstant):
                 idx_list.append(int(v.data))
             else:
                 idx_list.append(TENSOR if advanced else SYM)
