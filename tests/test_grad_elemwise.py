@@ -22,6 +22,14 @@ from tensorc.ops.elemwise_table import ROWS
 Sampler = Callable[[np.random.Generator, list], list]
 
 
+@pytest.fixture
+def numpy_mode() -> tensorc.Mode:
+    """Gradient graphs are ordinary graphs: this file checks them on the numpy backend
+    (the C backend's agreement with numpy on every row is the C backend's own suite;
+    tests/test_grad_core.py and test_training.py run gradients on every backend)."""
+    return tensorc.Mode(optimizer="fast_run", backend="numpy", name="FAST_RUN(numpy)")
+
+
 def _u(lo: float, hi: float) -> Sampler:
     return lambda rng, shapes: [rng.uniform(lo, hi, s) for s in shapes]
 
@@ -108,22 +116,22 @@ def _cases() -> list:
 
 
 @pytest.mark.parametrize("row,shapes,dtype", _cases())
-def test_row_gradient_matches_finite_differences(row, shapes, dtype, mode) -> None:
+def test_row_gradient_matches_finite_differences(row, shapes, dtype, numpy_mode) -> None:
     rng = np.random.default_rng(abs(hash((row.name, str(shapes)))) % 2**32)
     sampler = DOMAINS.get(row.name, _u(-2.0, 2.0))
     pt = [np.asarray(p, dtype=dtype) for p in sampler(rng, [tuple(s) for s in shapes])]
     tol = APPROXIMATE.get(row.name)
-    verify_grad(_apply(row), pt, rng=rng, mode=mode, abs_tol=tol, rel_tol=tol)
+    verify_grad(_apply(row), pt, rng=rng, mode=numpy_mode, abs_tol=tol, rel_tol=tol)
 
 
 @pytest.mark.parametrize("row", ZERO_ROWS, ids=lambda r: r.name)
-def test_zero_gradient_rows_are_connected_zeros(row, mode) -> None:
+def test_zero_gradient_rows_are_connected_zeros(row, numpy_mode) -> None:
     kind_dtype = "float64" if "f" in row.kinds else "int32"
     xs = [T.TensorType(kind_dtype, (False, False))(f"x{k}") for k in range(row.nin)]
     out = Elemwise(row)(*xs)
     cost = T.sum(T.cast(out, "float64") * 3.0)
     gs = grad(cost, xs)  # connected: no DisconnectedInputError
-    f = tensorc.function(xs, gs, mode=mode)
+    f = tensorc.function(xs, gs, mode=numpy_mode)
     vals = [np.arange(1, 7).reshape(2, 3).astype(kind_dtype) + k for k in range(row.nin)]
     for x, g, v in zip(xs, f(*vals), vals):
         assert g.shape == v.shape
@@ -155,11 +163,11 @@ DERIVATIVES = {
 
 @pytest.mark.parametrize("dtype,big", [("float64", 700.0), ("float32", 80.0)])
 @pytest.mark.parametrize("name", sorted(DERIVATIVES))
-def test_saturating_rows_have_finite_gradients(name, dtype, big, mode) -> None:
+def test_saturating_rows_have_finite_gradients(name, dtype, big, numpy_mode) -> None:
     x = T.TensorType(dtype, (False,))("x")
     g = grad(T.sum(getattr(T, name)(x)), x)
     vals = np.array([-big, -big / 2, -3.0, 0.0, 3.0, big / 2, big], dtype=dtype)
-    out = tensorc.function([x], g, mode=mode)(vals)
+    out = tensorc.function([x], g, mode=numpy_mode)(vals)
     assert out.dtype == dtype and np.all(np.isfinite(out)), out
     np.testing.assert_allclose(out, DERIVATIVES[name](vals.astype("float64")), rtol=1e-5, atol=1e-6)
 
@@ -171,7 +179,7 @@ def test_saturating_rows_have_finite_gradients(name, dtype, big, mode) -> None:
     lambda a, b, c, d: T.angle(T.complex(a, b)) + T.real(T.conj(T.complex(c, d)) * T.complex(a, d)),
     lambda a, b, c, d: T.real(T.exp(T.complex(a, b))) + T.imag(T.complex(c, d) ** 2),
 ], ids=["abs-mul", "real-imag-div", "angle-conj", "exp-sqr"])
-def test_complex_intermediates(build, dtype, mode) -> None:
+def test_complex_intermediates(build, dtype, numpy_mode) -> None:
     rng = np.random.default_rng(5)
     pt = [np.asarray(rng.uniform(0.5, 2, 4), dtype=dtype) for _ in range(4)]
-    verify_grad(build, pt, rng=rng, mode=mode)
+    verify_grad(build, pt, rng=rng, mode=numpy_mode)
