@@ -120,6 +120,10 @@ class Function:
         return outs
 
     def _filter(self, k: int, value: Any) -> np.ndarray:
+        fast = self._fast[k]
+        if fast is not None and type(value) is np.ndarray and value.dtype == fast[0] \
+                and value.ndim == fast[1]:
+            return value
         strict, downcast, what = self._filters[k]
         return self._types[k].filter(value, strict=strict, allow_downcast=downcast, what=what)
 
