@@ -182,7 +182,7 @@ def get_vector_length(v: Any) -> int:
     """The static length of a symbolic vector, or ``ValueError`` when it is unknown.
 
     >>> import tensorc.tensor as T
-    >>> get_vector_length(T.shape(T.tensor3()))
+    >>> T.get_vector_length(T.shape(T.tensor3()))
     3
     """
     v = as_tensor_variable(v)
