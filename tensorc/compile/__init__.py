@@ -1,0 +1,7 @@
+"""Compiling graphs into callables (Theano's ``theano.compile``): ``function`` and
+``FunctionMaker``, shared variables, ``In``/``Out``, modes, and the runtimes of
+``profile=True``, ``NanGuardMode`` and ``DebugMode``.
+
+The public names are exported from ``tensorc`` itself (``tensorc.function``,
+``tensorc.shared``, ``tensorc.In`` ...); this package only marks the folder.
+"""
