@@ -45,6 +45,20 @@ def test_pp_constants_transpose_and_lists():
     assert pp([x + y, x * y]) == "(x + y)\n(x * y)"
 
 
+m2, i = T.dmatrix("m2"), T.lscalar("i")
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (m2[0], "m2[0]"),
+    (m2[1:, ::2], "m2[1:, ::2]"),
+    (m2[i, 1:3], "m2[i, 1:3]"),
+    (m2[:, i], "m2[:, i]"),
+    (m2[i * 2:(i + 1) * 2], "m2[(i * TensorConstant{2}):((i + TensorConstant{1}) * TensorConstant{2})]"),
+])
+def test_pp_indexing(expr, expected):
+    assert pp(expr) == expected
+
+
 def test_pp_of_a_compiled_function_prints_its_outputs():
     f = tensorc.function([x, y], [x + y, x * y], mode="FAST_COMPILE")
     assert pp(f) == "(x + y)\n(x * y)"

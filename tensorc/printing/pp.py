@@ -94,6 +94,10 @@ def _apply_text(v: Variable, memo: dict[int, str]) -> str:
         return f"{row.name}{{{op.out_dtype}}}({', '.join(args)})"
     if type(op).__name__ == "DimShuffle":
         return _dimshuffle_text(op, node.inputs[0], args[0])
+    if type(op).__name__ == "Subtensor" and isinstance(getattr(op, "idx_list", None), tuple):
+        text = _subtensor_text(op.idx_list, args)
+        if text is not None:
+            return text
     name = str(op)
     if len(node.outputs) > 1:
         name = f"{name}.{v.index}"
@@ -108,3 +112,26 @@ def _dimshuffle_text(op: Any, x: Variable, arg: str) -> str:
     if kept == list(reversed(range(x.ndim))) and "x" not in order:
         return f"{arg}.T"
     return f"DimShuffle{{{','.join(map(str, order))}}}({arg})"
+
+
+def _subtensor_text(idx_list: tuple, args: list[str]) -> str | None:
+    """``x[a, b:c]`` from a Subtensor's ``idx_list`` ('i' marks a symbolic index);
+    None when the list has a shape this printer does not know."""
+    rest = iter(args[1:])
+
+    def part(e: Any) -> str:
+        if e is None:
+            return ""
+        return next(rest) if e == "i" else str(e)
+
+    try:
+        pieces = []
+        for e in idx_list:
+            if isinstance(e, tuple) and len(e) == 4 and e[0] == "slice":
+                start, stop, step = [part(b) for b in e[1:]]
+                pieces.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+            else:
+                pieces.append(part(e))
+    except StopIteration:
+        return None
+    return f"{args[0]}[{', '.join(pieces)}]"
