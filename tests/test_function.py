@@ -186,6 +186,15 @@ def test_shared_get_set_value_borrow_semantics():
     assert b.get_value(borrow=True) is w
 
 
+@pytest.mark.parametrize("borrow", [False, True])
+def test_shared_zero(borrow):
+    arr = np.array([np.nan, np.inf, 2.0])
+    s = tensorc.shared(arr, borrow=True)
+    s.zero(borrow=borrow)
+    np.testing.assert_array_equal(s.get_value(), [0.0, 0.0, 0.0])
+    assert (s.get_value(borrow=True) is arr) == borrow
+
+
 def test_shared_set_value_checks_the_type():
     s = tensorc.shared(np.zeros((2, 2)), name="W")
     with pytest.raises(TypeError, match=r"W.*expected 2.*got 1 with shape \(3,\)"):

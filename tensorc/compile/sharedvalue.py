@@ -58,8 +58,11 @@ class SharedVariable(Variable):
         self.container.value = v
 
     def zero(self, borrow: bool = False) -> None:
-        self.container.value = np.zeros_like(self.container.value) if not borrow else \
-            self.container.value.__imul__(0)
+        """Set the value to zeros (in place when ``borrow``; NaN/inf become 0 too)."""
+        if borrow:
+            self.container.value[...] = 0
+        else:
+            self.container.value = np.zeros_like(self.container.value)
 
     @property
     def value(self) -> Any:
