@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import tensorc
 import tensorc.tensor as T
@@ -309,3 +310,22 @@ def test_rop_matches_jacobian_times_vector(mode) -> None:
         Rop(T.exp(v_x), x, v_x)
     with pytest.raises(ValueError, match="eval_points"):
         Rop(y, [W, x], [v_W])
+
+
+# -- hypothesis: summing back to any broadcast pattern ------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       mask=st.lists(st.booleans(), min_size=3, max_size=3), seed=st.integers(0, 1000))
+def test_sum_back_to_random_broadcast_patterns(shape, mask, seed) -> None:
+    rng = np.random.default_rng(seed)
+    pattern = tuple(mask[:len(shape)])
+    b_shape = tuple(1 if p else n for p, n in zip(pattern, shape))
+    b = T.TensorType("float64", pattern)("b")
+    m = T.TensorType("float64", (False,) * len(shape))("m")
+    g = grad(T.sum(T.sin(m * b) * m), b)
+    assert g.broadcastable == pattern
+    mv, bv = rng.normal(size=shape), rng.normal(size=b_shape)
+    f = tensorc.function([m, b], g, mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
+    ref = (np.cos(mv * bv) * mv * mv).sum(axis=tuple(d for d, p in enumerate(pattern) if p),
+                                          keepdims=True)
+    np.testing.assert_allclose(f(mv, bv), ref, rtol=1e-12)
