@@ -198,3 +198,28 @@ def test_pydotprint_reports_graphviz_failures(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match=r"-Tpng' failed \(exit 2\): syntax error near line 3"):
         pydotprint(_fn(), outfile=str(tmp_path / "g.png"))
+
+
+# -- Print op -----------------------------------------------------------------------------
+def test_print_op_prints_and_passes_the_value_through(mode, capsys):
+    from tensorc.printing import Print
+    w = T.dvector("w")
+    printed = Print("hello", attrs=("shape", "sum"))(w)
+    f = tensorc.function([w], [printed * 2, tensorc.grad((printed ** 2).sum(), w)], mode=mode)
+    out, grad = f(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(out, [2.0, 4.0])
+    np.testing.assert_array_equal(grad, [2.0, 4.0])
+    assert capsys.readouterr().out.splitlines()[:2] == ["hello shape = (2,)", "hello sum = 3.0"]
+
+
+def test_print_op_global_fn_and_identity():
+    from tensorc.printing import Print
+    seen = []
+    w = T.dvector("w")
+    op = Print("m", global_fn=lambda o, value: seen.append((o.message, value.tolist())))
+    f = tensorc.function([w], op(w), mode="FAST_COMPILE")
+    a = np.array([3.0])
+    r = f(a)
+    assert seen == [("m", [3.0])]
+    assert r is not a and r.tolist() == [3.0]  # the view of an input is copied on return
+    assert Print("a") == Print("a") and Print("a") != Print("b")
