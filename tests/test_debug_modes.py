@@ -31,12 +31,26 @@ def test_profile_counts_calls_and_times_every_node(mode):
     report = p.summary(file="str")
     assert "Function profiling: prof" in report and "calls: 3" in report
     if f.backend == "numpy":
-        assert set(p.apply_time) == set(range(len(f.maker.fgraph.toposort())))
+        assert set(p.apply_time) == set(f.maker.fgraph.toposort())
         assert str(f.maker.fgraph.toposort()[0].op) in report
     buf = io.StringIO()
     assert p.summary(file=buf) is None and buf.getvalue() == report
     p.reset()
     assert p.fct_callcount == 0 and not p.apply_time
+    f(np.ones(5))
+    assert p.fct_callcount == 1 and (f.backend != "numpy" or p.apply_time)
+
+
+def test_one_profile_shared_by_two_functions():
+    stats = ProfileStats("both")
+    x = T.dvector("x")
+    f = tensorc.function([x], T.exp(x), mode="FAST_COMPILE", profile=stats)
+    g = tensorc.function([x], T.log(x), mode="FAST_COMPILE", profile=stats)
+    f(np.ones(2)); g(np.ones(2)); g(np.ones(2))
+    assert stats.fct_callcount == 3
+    ops = {op for _, _, op in stats.op_rows()}
+    assert ops == {"Elemwise{exp}", "Elemwise{log}"}
+    assert stats.summary(file="str").startswith("Function profiling: both (numpy backend)")
 
 
 def test_profile_off_by_default_and_from_config():
@@ -50,11 +64,11 @@ def test_profile_rows_are_sorted_and_summed_per_op():
     p = ProfileStats("t")
     x = T.dvector("x")
     fg = FunctionGraph([x], [T.exp(T.exp(x)) + 1])
-    p.attach(fg, "numpy", 0.0, 0.0)
-    p.apply_time.update({0: 0.1, 1: 0.3, 2: 0.2, 3: 0.05})
+    p.new_graph(fg).update({0: 0.1, 1: 0.3, 2: 0.2, 3: 0.05})
     assert [k for _, k, _ in p.node_rows()] == [1, 2, 0, 3]
     ops = {op: (t, n) for t, n, op in p.op_rows()}
     assert ops["Elemwise{exp}"] == (pytest.approx(0.4), 2)
+    assert "(no backend)" in p.summary(file="str")
 
 
 # -- NanGuardMode -------------------------------------------------------------------------

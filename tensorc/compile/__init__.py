@@ -3,5 +3,7 @@
 ``profile=True``, ``NanGuardMode`` and ``DebugMode``.
 
 The public names are exported from ``tensorc`` itself (``tensorc.function``,
-``tensorc.shared``, ``tensorc.In`` ...); this package only marks the folder.
+``tensorc.shared``, ``tensorc.In`` ...); ``tensorc.compile.ProfileStats`` is here as in
+Theano (one instance may be shared by several functions' ``profile=``).
 """
+from tensorc.compile.profile import ProfileStats  # noqa: F401

@@ -70,13 +70,13 @@ class Function:
         self.name = name
         self.trust_input = trust_input
         self.profile = make_profile(profile, name)
+        times = self.profile.new_graph(maker.fgraph) if self.profile is not None else None
         destroyable = frozenset(k for k, i in enumerate(maker.inputs) if i.mutable)
         self._runner, self.backend = build_runner(
-            maker.fgraph, maker.mode.backend, destroyable=destroyable, mode=maker.mode,
-            profile=self.profile.apply_time if self.profile is not None else None)
+            maker.fgraph, maker.mode.backend, destroyable=destroyable, mode=maker.mode, profile=times)
         if self.profile is not None:
-            self.profile.attach(maker.fgraph, self.backend, maker.rewrite_time,
-                                maker.rewrite_time + time.perf_counter() - t0)
+            self.profile.record_build(self.backend, maker.rewrite_time,
+                                      maker.rewrite_time + time.perf_counter() - t0)
             self._runner = self.profile.wrap(self._runner)
         self._n_in = len(maker.inputs)
         self._containers = [s.container for s in maker.shared_vars]

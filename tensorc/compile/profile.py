@@ -19,34 +19,46 @@ import sys
 import time
 from typing import Any, Callable, Sequence, TextIO
 
+from tensorc.graph.basic import Apply
 from tensorc.graph.fgraph import FunctionGraph
 
 
 class ProfileStats:
-    """Timing of one compiled function: calls, wall time, seconds per node.
+    """Timing of compiled functions: calls, wall time, seconds per node.
 
-    ``apply_time[k]`` is the total time of node ``k`` of ``fgraph.toposort()``
-    (filled by the runner); ``fct_callcount``/``fct_call_time`` count whole calls;
-    ``compile_time`` is the time spent building the function (rewrites + runner).
+    One ``ProfileStats`` may be shared by several functions (``function(...,
+    profile=stats)``), as in Theano; the report then covers all of them.
+    ``apply_time`` maps each Apply node to its total seconds; ``fct_callcount`` and
+    ``fct_call_time`` count whole calls; ``compile_time`` is the time spent building
+    the functions (rewrites + backend).
     """
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name
-        self.apply_time: dict[int, float] = {}
         self.fct_callcount = 0
         self.fct_call_time = 0.0
         self.compile_time = 0.0
         self.rewrite_time = 0.0
-        self.nodes: list[Any] = []
-        self.backend = ""
+        self.backends: list[str] = []
+        self._graphs: list[tuple[list[Apply], dict[int, float]]] = []
 
-    def attach(self, fgraph: FunctionGraph, backend: str, rewrite_time: float,
-               compile_time: float) -> None:
-        """Record the graph the times refer to (called once by ``Function``)."""
-        self.nodes = fgraph.toposort()
-        self.backend = backend
-        self.rewrite_time = rewrite_time
-        self.compile_time = compile_time
+    def new_graph(self, fgraph: FunctionGraph) -> dict[int, float]:
+        """Register a function's graph; returns the dict its runner fills (key: toposort index)."""
+        times: dict[int, float] = {}
+        self._graphs.append((fgraph.toposort(), times))
+        return times
+
+    def record_build(self, backend: str, rewrite_time: float, compile_time: float) -> None:
+        """Add one function's build times and backend name."""
+        self.backends.append(backend)
+        self.rewrite_time += rewrite_time
+        self.compile_time += compile_time
+
+    @property
+    def apply_time(self) -> dict[Apply, float]:
+        """Seconds per Apply node, over every registered graph."""
+        return {nodes[k]: t for nodes, times in self._graphs for k, t in times.items()
+                if k < len(nodes)}
 
     def wrap(self, runner: Callable[[Sequence[Any]], list]) -> Callable[[Sequence[Any]], list]:
         """``runner`` plus call counting (so an unprofiled call pays nothing)."""
@@ -60,24 +72,24 @@ class ProfileStats:
         return timed
 
     def reset(self) -> None:
-        """Forget the timings gathered so far (keep the graph)."""
-        self.apply_time.clear()
+        """Forget the timings gathered so far (keep the graphs)."""
+        for _, times in self._graphs:
+            times.clear()  # in place: the runners hold these dicts
         self.fct_callcount = 0
         self.fct_call_time = 0.0
 
     # -- reports ---------------------------------------------------------------------
     def node_rows(self) -> list[tuple[float, int, str]]:
         """``(seconds, toposort index, node text)``, slowest first."""
-        rows = [(t, k, _node_text(self.nodes[k]) if k < len(self.nodes) else f"node {k}")
-                for k, t in self.apply_time.items()]
+        rows = [(t, k, _node_text(nodes[k])) for nodes, times in self._graphs
+                for k, t in times.items() if k < len(nodes)]
         return sorted(rows, key=lambda r: (-r[0], r[1]))
 
     def op_rows(self) -> list[tuple[float, int, str]]:
         """``(seconds, number of nodes, op)`` summed per op, slowest first."""
         per_op: dict[str, list] = {}
-        for t, k, _ in self.node_rows():
-            op = str(self.nodes[k].op) if k < len(self.nodes) else "?"
-            acc = per_op.setdefault(op, [0.0, 0])
+        for node, t in self.apply_time.items():
+            acc = per_op.setdefault(str(node.op), [0.0, 0])
             acc[0] += t
             acc[1] += 1
         return sorted(((t, n, op) for op, (t, n) in per_op.items()), key=lambda r: -r[0])
@@ -94,13 +106,14 @@ class ProfileStats:
     def _report(self, n_ops: int, n_apply: int) -> str:
         calls = self.fct_callcount
         in_nodes = sum(self.apply_time.values())
-        lines = [f"Function profiling: {self.name or '<unnamed>'} ({self.backend} backend)",
+        backends = ", ".join(sorted(set(self.backends))) or "no"
+        lines = [f"Function profiling: {self.name or '<unnamed>'} ({backends} backend)",
                  f"  calls: {calls}",
                  f"  total time in calls: {self.fct_call_time:.6f}s"
                  + (f" ({self.fct_call_time / calls * 1e6:.1f} us per call)" if calls else ""),
                  f"  time in nodes: {in_nodes:.6f}s", f"  rewrite time: {self.rewrite_time:.6f}s",
                  f"  compile time (rewrites + backend): {self.compile_time:.6f}s", ""]
-        if self.backend != "numpy" and not self.apply_time and calls:
+        if not self.apply_time and calls:
             lines.append("  (this backend does not report per-node times)")
         lines.append("Ops: <% time> <sec> <#nodes> <op>")
         for t, n, op in self.op_rows()[:n_ops]:
