@@ -1,0 +1,246 @@
+"""The C backend's entry points: availability, building a runner, evaluating one node.
+
+``build_c_runner(fgraph)`` lowers the graph (``tensorc.lower``), renders all its
+kernels into one C source, gets the library from the cache (one compiler call on a
+miss, no disk access when this process already loaded it) and returns
+``run(values) -> outputs``.  Consecutive kernel steps form a *segment* that runs in
+one C call (``KernelProgram``); numpy steps run in between.
+
+>>> import numpy as np, tensorc.tensor as T
+>>> from tensorc.graph.fgraph import FunctionGraph
+>>> x = T.dvector('x')
+>>> if c_backend_available():
+...     run = build_c_runner(FunctionGraph([x], [2 * x + 1]))
+...     print(run([np.array([1.0, 2.0])]))
+... else:
+...     print([np.array([3.0, 5.0])])
+[array([3., 5.])]
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import time
+import warnings
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from tensorc.backend.c.errors import CompileError, KernelError
+from tensorc.config import config
+from tensorc.graph.basic import Apply, Constant
+from tensorc.graph.fgraph import FunctionGraph
+from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
+
+Runner = Callable[[Sequence[Any]], list]
+_getrefcount = sys.getrefcount
+
+
+@functools.lru_cache(maxsize=8)
+def _available(cxx: str, cache_dir: str) -> bool:
+    from tensorc.backend.c import compiler, paths
+    try:
+        paths.csrc_dir()
+        return compiler.compiler_available()
+    except Exception:  # any failure to find or probe the toolchain means "no C backend"
+        return False
+
+
+def c_backend_available() -> bool:
+    """True when a working C compiler and the runtime header are there (memoised)."""
+    return _available(config.cxx, config.cache_dir)
+
+
+def load_program(prog: Program) -> Any:
+    """Compile (or fetch from the cache) the library holding ``prog``'s kernels."""
+    from tensorc.backend.c.cache import get_library
+    source = prog.c_source()
+    hint = "_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps}))[:60] or "fn"
+    lib = get_library(source, name_hint=hint)
+    if config.debug >= 2:
+        print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
+              f"[tensorc] source {lib.source_path}:\n{source}", file=sys.stderr)
+    return lib
+
+
+def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozenset(),
+                   profile: dict | None = None) -> Runner:
+    """A runner executing ``fgraph`` with generated C kernels (numpy for the other ops).
+
+    When the C compiler fails: with ``config.backend == 'auto'`` one warning and the
+    numpy backend; otherwise the ``CompileError`` (compiler stderr, source path).
+    """
+    prog = lower(fgraph)
+    lib = None
+    if prog.kernel_steps:
+        try:
+            lib = load_program(prog)
+        except CompileError as exc:
+            if config.backend != "auto":
+                raise
+            from tensorc.backend.numpy_backend import build_numpy_runner
+            warnings.warn(f"tensorc: C compilation failed, using the numpy backend instead:\n{exc}",
+                          RuntimeWarning, stacklevel=3)
+            return build_numpy_runner(fgraph, profile=profile)
+    run = make_runner(prog, lib, profile)
+    run.program = prog  # type: ignore[attr-defined]
+    run.nodes = prog.nodes  # type: ignore[attr-defined]
+    return run
+
+
+class _Segment:
+    """Consecutive kernel steps run by one ``KernelProgram`` call."""
+
+    def __init__(self, steps: list[KernelStep], prog: Program, lib: Any) -> None:
+        from tensorc.backend.c.runner import KernelProgram, spec_for
+        self.steps = steps
+        slots: list[int] = []
+        written: set[int] = set()
+        for s in steps:
+            for i in s.inputs + s.outputs:
+                if i not in slots:
+                    slots.append(i)
+            written.update(s.outputs)
+        self.slots = slots
+        local = {s: k for k, s in enumerate(slots)}
+        specs = [spec_for(prog.slot_vars[s].type.dtype, prog.slot_vars[s].type.ndim,
+                          writable=s in written) for s in slots]
+        kernels = [(lib.kernel(s.name), [local[i] for i in s.inputs + s.outputs]) for s in steps]
+        self.kprog = KernelProgram(kernels, specs)
+        self.allocs = []
+        for s in steps:
+            dts = tuple(np.dtype(prog.slot_vars[o].type.dtype) for o in s.outputs)
+            inpl = {s.outputs[o]: s.inputs[i] for o, i in s.inplace.items()}
+            self.allocs.append((s.shape_fn, s.inputs, s.outputs, dts, inpl))
+
+    def error(self, err: KernelError, storage: list[Any]) -> Exception:
+        if err.step < 0:
+            slot = self.slots[err.operand]
+            return ValueError(f"{err} — operand is slot %{slot}")
+        step = self.steps[err.step]
+        node = step.node
+        ins = [storage[i] for i in step.inputs]
+        try:  # the numpy implementation names the problem the way the numpy backend does
+            node.op.perform(node, [storage[i] for i in step.node_slots])
+        except (ValueError, TypeError, IndexError) as exc:
+            return exc
+        except Exception:
+            pass
+        shapes = ", ".join(str(getattr(a, "shape", "?")) for a in ins)
+        return ValueError(f"{node.op}: {err} (input shapes {shapes})")
+
+
+def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
+    """The per-call function of a lowered, loaded program."""
+    template: list[Any] = [None] * len(prog.slot_vars)
+    for s, v in prog.constants.items():
+        template[s] = v
+    bufs: list[Any] = [None] * len(template)
+    plan: list[tuple[bool, Any]] = []
+    pending: list[KernelStep] = []
+    for step in prog.steps:
+        if isinstance(step, KernelStep):
+            pending.append(step)
+            if profile is None:
+                continue
+        if pending:
+            plan.append((True, _Segment(pending, prog, lib)))
+            pending = []
+        if isinstance(step, NumpyStep):
+            plan.append((False, step))
+    if pending:
+        plan.append((True, _Segment(pending, prog, lib)))
+    n_in = prog.n_inputs
+    out_slots = prog.outputs
+    has_numpy = any(not is_k for is_k, _ in plan)
+
+    def run_segment(seg: _Segment, storage: list[Any]) -> None:
+        for shape_fn, ins, outs, dts, inpl in seg.allocs:
+            shapes = shape_fn([storage[i].shape for i in ins])
+            for o, shp, dt in zip(outs, shapes, dts):
+                if inpl and o in inpl:
+                    storage[o] = storage[inpl[o]]
+                    continue
+                b = bufs[o]
+                if b is not None and _getrefcount(b) == 3 and b.shape == shp:
+                    storage[o] = b
+                else:
+                    storage[o] = bufs[o] = np.empty(shp, dt)
+        try:
+            seg.kprog([storage[s] for s in seg.slots])
+        except KernelError as err:
+            raise seg.error(err, storage) from None
+
+    def run_numpy(step: NumpyStep, storage: list[Any]) -> None:
+        results = step.node.op.perform(step.node, [storage[i] for i in step.inputs])
+        for o, r in zip(step.outputs, results):
+            storage[o] = r
+
+    if len(plan) == 1 and plan[0][0] and profile is None:
+        seg = plan[0][1]
+
+        def run_one(values: Sequence[Any]) -> list:
+            storage = template.copy()
+            storage[:n_in] = values
+            run_segment(seg, storage)
+            return [storage[s] for s in out_slots]
+        return run_one
+
+    def run(values: Sequence[Any]) -> list:
+        storage = template.copy()
+        storage[:n_in] = values
+        with np.errstate(all="ignore") if has_numpy else _NULL:
+            for is_kernel, item in plan:
+                t0 = time.perf_counter() if profile is not None else 0.0
+                if is_kernel:
+                    run_segment(item, storage)
+                else:
+                    run_numpy(item, storage)
+                if profile is not None:
+                    k = item.steps[0].index if is_kernel else item.index
+                    profile[k] = profile.get(k, 0.0) + time.perf_counter() - t0
+        return [storage[s] for s in out_slots]
+    return run
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+_NULL = _NullContext()
+
+
+_NODE_MEMO: dict[tuple, Runner | None] = {}
+
+
+def evaluate_node(node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """Run one node on the C backend (``DebugMode``); None when it has no C kernel."""
+    key = (node.op, tuple(v.type for v in node.inputs),
+           tuple(v.signature() if isinstance(v, Constant) else None for v in node.inputs))
+    if key not in _NODE_MEMO:
+        ins = [v if isinstance(v, Constant) else v.type() for v in node.inputs]
+        new = node.clone_with_new_inputs(ins)
+        free = [v for v in ins if not isinstance(v, Constant)]
+        fg = FunctionGraph(free, list(new.outputs), clone=False) if _fg_takes_clone() else \
+            FunctionGraph(free, list(new.outputs))
+        prog = lower(fg)
+        _NODE_MEMO[key] = build_c_runner(fg) if prog.kernel_steps else None
+    run = _NODE_MEMO[key]
+    if run is None:
+        return None
+    values = [a for a, v in zip(inputs, node.inputs) if not isinstance(v, Constant)]
+    return [np.array(r, copy=True) for r in run(values)]
+
+
+def _fg_takes_clone() -> bool:
+    import inspect
+    return "clone" in inspect.signature(FunctionGraph.__init__).parameters
+
+
+def clear_memo() -> None:
+    """Forget the per-node runners built for ``DebugMode``."""
+    _NODE_MEMO.clear()

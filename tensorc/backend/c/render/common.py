@@ -1,0 +1,117 @@
+"""Shared pieces of the C renderers: C type names, literals, conversions, the preamble.
+
+>>> ctype('float32'), ctype('bool')
+('tc_float32', 'tc_bool')
+>>> literal('float64', float('inf'))
+'((tc_float64)INFINITY)'
+>>> convert('x', 'float64', 'bool')
+'((tc_bool)((x) != 0))'
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: dtypes the C renderers handle (float16 has no portable C type: numpy steps).
+C_DTYPES: frozenset[str] = frozenset({
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "complex64", "complex128"})
+
+#: Aliases and helpers the elementwise table's C templates use, expressed with the
+#: runtime header's own names (``tensorc_runtime.h``).  Template arguments are
+#: plain C variables, so the macros may evaluate them more than once.
+PREAMBLE = r"""
+#include "tensorc_runtime.h"
+#define tc_floordiv_float64 tc_floordiv_f64
+#define tc_floordiv_float32 tc_floordiv_f32
+#define tc_mod_float64 tc_mod_f64
+#define tc_mod_float32 tc_mod_f32
+#define tc_sgn tc_sgn_f64
+#define tc_sgnf tc_sgn_f32
+#define tc_sigmoid tc_sigmoid_f64
+#define tc_sigmoidf tc_sigmoid_f32
+#define tc_softplus tc_softplus_f64
+#define tc_softplusf tc_softplus_f32
+#define tc_ultra_fast_sigmoid tc_ultra_fast_sigmoid_f64
+#define tc_ultra_fast_sigmoidf tc_ultra_fast_sigmoid_f32
+/* numpy maximum/minimum: a NaN operand wins */
+#define tc_fmax_nan(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+#define tc_fmin_nan(a, b) (((a) < (b) || (a) != (a)) ? (a) : (b))
+/* np.clip(x, lo, hi) == minimum(maximum(x, lo), hi) */
+#define tc_clip(x, lo, hi) tc_fmin_nan(tc_fmax_nan((x), (lo)), (hi))
+/* integer power by squaring; a negative exponent gives 1/a**-b truncated (numpy raises) */
+#define TC_DEF_IPOW(SUF, T)                                                  \
+    static inline T tc_ipow_##SUF(T a, T b) {                                \
+        if (b < 0) return (T)(a == 1 ? 1 : (a == (T)-1 ? ((b & 1) ? -1 : 1) : 0)); \
+        uint64_t r = 1, x = (uint64_t)a, e = (uint64_t)b;                    \
+        while (e) { if (e & 1) r *= x; x *= x; e >>= 1; }                    \
+        return (T)r;                                                         \
+    }
+TC_DEF_IPOW(int8, tc_int8)
+TC_DEF_IPOW(int16, tc_int16)
+TC_DEF_IPOW(int32, tc_int32)
+TC_DEF_IPOW(int64, tc_int64)
+TC_DEF_IPOW(uint8, tc_uint8)
+TC_DEF_IPOW(uint16, tc_uint16)
+TC_DEF_IPOW(uint32, tc_uint32)
+TC_DEF_IPOW(uint64, tc_uint64)
+#undef TC_DEF_IPOW
+#define TC_MIN(a, b) ((a) < (b) ? (a) : (b))
+"""
+
+
+def ctype(dtype: str) -> str:
+    """The runtime header's C type for a numpy dtype name."""
+    if dtype not in C_DTYPES:
+        raise TypeError(f"dtype {dtype!r} has no C type in tensorc")
+    return "tc_" + dtype
+
+
+def libm_suffix(dtype: str) -> str:
+    """``'f'`` for single-precision (float32/complex64) math, else ``''``."""
+    return "f" if dtype in ("float32", "complex64") else ""
+
+
+def literal(dtype: str, value: Any) -> str:
+    """A C expression of type ``dtype`` equal to the scalar ``value``."""
+    v = np.asarray(value, dtype=dtype).item()
+    t = ctype(dtype)
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return f"(({t}){int(bool(v))})"
+    if kind in "iu":
+        iv = int(v)
+        if kind == "i" and iv == -(2 ** 63):
+            return "((tc_int64)INT64_MIN)"
+        return f"(({t}){iv}{'ULL' if kind == 'u' else 'LL'})"
+    if kind == "f":
+        return f"(({t}){_float(float(v))})"
+    re, im = _float(float(v.real)), _float(float(v.imag))
+    return f"(({t})({re} + {im} * I))"
+
+
+def _float(v: float) -> str:
+    if math.isnan(v):
+        return "NAN"
+    if math.isinf(v):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    return repr(v)
+
+
+def convert(expr: str, src: str, dst: str) -> str:
+    """``expr`` (of dtype ``src``) converted to ``dst`` with numpy's casting results."""
+    if src == dst:
+        return expr
+    if dst == "bool":
+        return f"(({ctype(dst)})(({expr}) != 0))"
+    if np.dtype(src).kind == "c" and np.dtype(dst).kind != "c":
+        return f"(({ctype(dst)})creal{libm_suffix(src)}({expr}))"
+    return f"(({ctype(dst)})({expr}))"
+
+
+def c_ident(text: str) -> str:
+    """``text`` made into a C identifier fragment."""
+    out = "".join(ch if ch.isalnum() else "_" for ch in text)
+    return out[:40] or "k"

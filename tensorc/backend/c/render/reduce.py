@@ -1,0 +1,260 @@
+"""C source of reductions: ``Reduce`` (sum/prod/max/min/all/any), ``Argmax`` and
+``FusedReduce`` (an elementwise body feeding a reduction).
+
+One kernel ``int name(const tc_arg *args)``: inputs (the body's), then the output.
+The loop runs over the broadcast shape ``F`` of the inputs; the kept dimensions
+index the output, the reduced ones are accumulated in the accumulation dtype.
+
+- Float sums accumulate blocks of 1024 elements with a SIMD reduction and combine
+  the block sums pairwise (a binary-counter cascade), as accurate as numpy's pairwise
+  summation; float32 sums accumulate in the op's ``acc_dtype`` (float64).
+- A full reduction over contiguous inputs is one flat loop, split across OpenMP
+  threads; otherwise the output elements are distributed across threads.
+- max/min/argmax of an empty axis return an error (numpy raises too).
+
+>>> import tensorc.tensor as T
+>>> x = T.dmatrix('x')
+>>> src, ins, shape_fn, _ = render_reduce_node(T.sum(x, axis=1).owner, 'k0', 32768)
+>>> shape_fn([(3, 4)])
+[(3,)]
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from tensorc.backend.c.render.common import C_DTYPES, convert, ctype
+from tensorc.backend.c.render.elemwise import body_statements, body_supported, output_exprs
+from tensorc.graph.basic import Apply
+from tensorc.ops.fused import Body
+
+_KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
+
+CASCADE_HELPERS = r"""
+/* pairwise combination of block sums: s[l] holds a sum of 2**l blocks */
+typedef struct { double s[64]; uint64_t n; } tc_casc;
+static inline void tc_casc_push(tc_casc *c, double v) {
+    uint64_t n = c->n++;
+    int l = 0;
+    while (n & 1) { v += c->s[l]; n >>= 1; l++; }
+    c->s[l] = v;
+}
+static inline double tc_casc_total(const tc_casc *c) {
+    double t = 0.0;
+    uint64_t n = c->n;
+    for (int l = 0; n; l++, n >>= 1) if (n & 1) t += c->s[l];
+    return t;
+}
+"""
+
+
+def render_reduce_node(node: Apply, name: str, threshold: int) -> Any:
+    """(source, kernel inputs, shape function, {}) for a reduction node, or None."""
+    from tensorc.ops.fused import FusedReduce
+    from tensorc.ops.reduce import Argmax, Reduce
+    op = node.op
+    x_out = node.outputs[0]
+    if isinstance(op, Reduce):
+        x = node.inputs[0]
+        body = Body(1, (x.type.dtype,), (), (), (("in", 0),))
+        spec = (op.scalar_op, tuple(op.axis), False, op.acc_dtype, op.dtype)
+        inputs = [x]
+    elif isinstance(op, Argmax):
+        x = node.inputs[0]
+        body = Body(1, (x.type.dtype,), (), (), (("in", 0),))
+        spec = ("arg" + op.kind, tuple(op.axis), False, x.type.dtype, "int64")
+        inputs = [x]
+    elif isinstance(op, FusedReduce):
+        body = op.body
+        spec = (_KIND[op.kind], op.axis, op.keepdims, op.acc_dtype, op.out_dtype)
+        inputs = list(node.inputs)
+    else:
+        return None
+    kind, axis, keepdims, acc, out = spec
+    elem = body.out_dtype(body.outputs[0])
+    if not body_supported(body) or not {elem, acc, out} <= C_DTYPES or x_out.type.dtype != out:
+        return None
+    if np.dtype(elem).kind == "c" and kind not in ("add", "mul"):
+        return None
+    if not inputs:
+        return None
+    bc = [v.type.broadcastable for v in inputs]
+    nd = len(bc[0])
+    if len(set(axis)) != len(axis) or any(not 0 <= a < nd for a in axis):
+        return None
+    src = render_reduce(name, body, bc, kind, axis, keepdims, acc, out, threshold)
+    return src, inputs, _shape_fn(bc, axis, keepdims), {}
+
+
+def _shape_fn(bc: Sequence[Sequence[bool]], axis: Sequence[int], keepdims: bool) -> Any:
+    nd = len(bc[0])
+    src = [next((k for k, b in enumerate(bc) if not b[d]), -1) for d in range(nd)]
+    red = set(axis)
+    plan = tuple((d, src[d], d in red) for d in range(nd) if keepdims or d not in red)
+
+    def shape_fn(shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(1 if r else (shapes[k][d] if k >= 0 else 1) for d, k, r in plan)]
+    return shape_fn
+
+
+def _acc_ops(kind: str, acc: str, v: str) -> tuple[str, str]:
+    """(identity, update statement) of accumulator ``a`` with value ``v``."""
+    t = ctype(acc)
+    if kind == "add":
+        return f"(({t})0)", f"a += {v};"
+    if kind == "mul":
+        return f"(({t})1)", f"a *= {v};"
+    if kind == "and":
+        return "1", f"a = a && ({v});"
+    if kind == "or":
+        return "0", f"a = a || ({v});"
+    cmp = ">" if kind in ("maximum", "argmax") else "<"
+    if kind in ("maximum", "minimum"):
+        return "", f"{{ const {t} w_ = {v}; if (first_) {{ a = w_; first_ = 0; }} " \
+                   f"else if (w_ {cmp} a || (w_ != w_ && a == a)) a = w_; }}"
+    return "", (f"{{ const {t} w_ = {v}; if (first_ || (a == a && (w_ {cmp} a || w_ != w_))) "
+                f"{{ a = w_; ai = idx_; first_ = 0; }} }}")
+
+
+def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str,
+                  axis: Sequence[int], keepdims: bool, acc: str, out: str, threshold: int) -> str:
+    """C source of the reduction kernel ``name`` (see the module docstring)."""
+    nin, nd = body.n_in, len(bc[0])
+    red = [d for d in range(nd) if d in set(axis)]
+    kept = [d for d in range(nd) if d not in set(axis)]
+    in_t = [ctype(d) for d in body.in_dtypes]
+    elem = body.out_dtype(body.outputs[0])
+    acc_t, out_t = ctype(acc), ctype(out)
+    is_arg = kind.startswith("arg")
+    pairwise = kind == "add" and acc in ("float32", "float64")
+    ond = nd if keepdims else len(kept)
+    L = [f"int {name}(const tc_arg *args) {{"]
+    L += [f"    for (int k = 0; k < {nin}; k++) if (args[k].ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, k);",
+          f"    if (args[{nin}].ndim != {ond}) return TC_ERROR(TC_ERR_NDIM, {nin});"]
+    L.append(f"    tc_intp F[{max(nd, 1)}];")
+    for d in range(nd):
+        src = next((k for k in range(nin) if not bc[k][d]), -1)
+        L.append(f"    F[{d}] = {f'args[{src}].shape[{d}]' if src >= 0 else '1'};")
+        for k in range(nin):
+            want = "1" if bc[k][d] else f"F[{d}]"
+            L.append(f"    if (args[{k}].shape[{d}] != {want}) return TC_ERROR(TC_ERR_SHAPE, {k});")
+    odims = list(range(nd)) if keepdims else kept
+    for j, d in enumerate(odims):
+        want = "1" if d in red else f"F[{d}]"
+        L.append(f"    if (args[{nin}].shape[{j}] != {want}) return TC_ERROR(TC_ERR_SHAPE, {nin});")
+    ostride = {d: f"args[{nin}].strides[{j}]" for j, d in enumerate(odims)}
+    L.append("    const tc_intp nred = 1" + "".join(f" * F[{d}]" for d in red) + ";")
+    L.append("    const tc_intp nkeep = 1" + "".join(f" * F[{d}]" for d in kept) + ";")
+    L.append("    if (nkeep == 0) return 0;")
+    if kind in ("maximum", "minimum") or is_arg:
+        L.append(f"    if (nred == 0) return TC_ERROR(TC_ERR_SHAPE, 0);")
+    L.append(f"    tc_intp S[{nin}][{max(nd, 1)}];")
+    for k in range(nin):
+        for d in range(nd):
+            L.append(f"    S[{k}][{d}] = {'0' if bc[k][d] else f'args[{k}].strides[{d}]'};")
+    ident, update = _acc_ops(kind, acc, convert("v_", elem, acc))
+    stmts = body_statements(body, [f"x{k}" for k in range(nin)], "")
+    vexpr = output_exprs(body, [f"x{k}" for k in range(nin)])[0]
+
+    def value(loads: list[str], indent: str) -> list[str]:
+        lines = [f"{indent}const {in_t[k]} x{k} = {loads[k]};" for k in range(nin)]
+        lines += [indent + s for s in stmts]
+        lines.append(f"{indent}const {ctype(elem)} v_ = {vexpr};")
+        return lines
+
+    finish = convert("ai" if is_arg else "a", "int64" if is_arg else acc, out)
+    # -- flat path: everything reduced, contiguous inputs --------------------------------
+    if not kept and not is_arg:
+        cond = " && ".join(f"tc_contig(&args[{k}], sizeof({in_t[k]}))" for k in range(nin)
+                           if not all(bc[k])) or "1"
+        L.append(f"    if ({cond}) {{")
+        loads = [f"*(const {in_t[k]} *)args[{k}].data" if all(bc[k]) else
+                 f"((const {in_t[k]} *)args[{k}].data)[i]" for k in range(nin)]
+        L += _flat(kind, acc_t, ident, update, value(loads, "                    "), pairwise, threshold)
+        L.append(f"        *({out_t} *)args[{nin}].data = {finish};")
+        L += ["        return 0;", "    }"]
+    # -- generic path: one output element at a time ------------------------------------
+    inner = red[-1] if red else None
+    outer_red = red[:-1]
+    per_out: list[str] = [f"const char *b[{nin}];", f"char *ob = args[{nin}].data;", "tc_intp r_ = o;"]
+    per_out += [f"b[{k}] = args[{k}].data;" for k in range(nin)]
+    for d in reversed(kept):
+        per_out += ["{", f"    const tc_intp i_ = r_ % F[{d}]; r_ /= F[{d}];"]
+        per_out += [f"    b[{k}] += i_ * S[{k}][{d}];" for k in range(nin)]
+        per_out += [f"    ob += i_ * {ostride[d]};", "}"]
+    per_out.append(f"{acc_t} a = {ident or '0'};")
+    if kind in ("maximum", "minimum") or is_arg:
+        per_out.append("int first_ = 1; tc_intp ai = 0; (void)ai;")
+    if pairwise:
+        per_out.append("tc_casc cs_; cs_.n = 0;")
+    n_outer = "1" + "".join(f" * F[{d}]" for d in outer_red)
+    per_out.append(f"for (tc_intp q_ = 0; q_ < {n_outer}; q_++) {{")
+    per_out += [f"    const char *c{k} = b[{k}];" for k in range(nin)]
+    per_out.append("    tc_intp t_ = q_;")
+    for d in reversed(outer_red):
+        per_out += ["    {", f"        const tc_intp i_ = t_ % F[{d}]; t_ /= F[{d}];"]
+        per_out += [f"        c{k} += i_ * S[{k}][{d}];" for k in range(nin)]
+        per_out.append("    }")
+    ilen = f"F[{inner}]" if inner is not None else "1"
+    istr = [f"S[{k}][{inner}]" if inner is not None else "0" for k in range(nin)]
+    loads = [f"*(const {in_t[k]} *)(c{k} + i * {istr[k]})" for k in range(nin)]
+    if pairwise:
+        per_out += [f"    for (tc_intp i0 = 0; i0 < {ilen}; i0 += 1024) {{",
+                    f"        const tc_intp i1 = TC_MIN(i0 + 1024, {ilen});",
+                    f"        {acc_t} a = 0;",
+                    "        _Pragma(\"omp simd reduction(+:a)\")",
+                    "        for (tc_intp i = i0; i < i1; i++) {"]
+        per_out += value(loads, "            ")
+        per_out += ["            " + update, "        }", "        tc_casc_push(&cs_, a);", "    }"]
+    else:
+        per_out.append(f"    for (tc_intp i = 0; i < {ilen}; i++) {{")
+        if is_arg:
+            per_out.append(f"        const tc_intp idx_ = q_ * {ilen} + i;")
+        per_out += value(loads, "        ")
+        per_out += ["        " + update, "    }"]
+    per_out.append("}")
+    if pairwise:
+        per_out.append("a = tc_casc_total(&cs_);")
+    per_out.append(f"*({out_t} *)ob = {finish};")
+    L.append(f"    if (nkeep > 1 && nkeep * nred >= {threshold}) {{")
+    L.append("        _Pragma(\"omp parallel for schedule(static)\")")
+    L.append("        for (tc_intp o = 0; o < nkeep; o++) {")
+    L += ["            " + x for x in per_out]
+    L += ["        }", "    } else {", "        for (tc_intp o = 0; o < nkeep; o++) {"]
+    L += ["            " + x for x in per_out]
+    L += ["        }", "    }", "    return 0;", "}"]
+    return "\n".join(L) + "\n"
+
+
+def _flat(kind: str, acc_t: str, ident: str, update: str, value: list[str], pairwise: bool,
+          threshold: int) -> list[str]:
+    """Full reduction over ``nred`` contiguous elements; result in ``a``."""
+    if kind in ("maximum", "minimum"):
+        return (["        " + f"{acc_t} a = 0; int first_ = 1;",
+                 "        for (tc_intp i = 0; i < nred; i++) {"] + [x[8:] for x in value]
+                + ["            " + update, "        }"])
+    red_op = {"add": "+", "mul": "*", "and": "&&", "or": "||"}[kind]
+    if not pairwise:
+        return ([f"        {acc_t} a = {ident};",
+                 f"        _Pragma(\"omp parallel for simd reduction({red_op}:a) if(nred >= {threshold})\")",
+                 "        for (tc_intp i = 0; i < nred; i++) {"] + [x[8:] for x in value]
+                + ["            " + update, "        }"])
+    # blocks of 1024 summed with SIMD, block sums combined pairwise per thread chunk
+    return ["        const tc_intp nblk = (nred + 1023) / 1024;",
+            "        double parts[256]; int nparts = 1;",
+            f"        if (nred >= {threshold}) nparts = nblk < 256 ? (int)nblk : 256;",
+            "        _Pragma(\"omp parallel for schedule(static) if(nparts > 1)\")",
+            "        for (int p = 0; p < nparts; p++) {",
+            "            const tc_intp lo = nblk * p / nparts, hi = nblk * (p + 1) / nparts;",
+            "            tc_casc cs_; cs_.n = 0;",
+            "            for (tc_intp blk = lo; blk < hi; blk++) {",
+            "                const tc_intp i1 = TC_MIN(blk * 1024 + 1024, nred);",
+            f"                {acc_t} a = 0;",
+            "                _Pragma(\"omp simd reduction(+:a)\")",
+            "                for (tc_intp i = blk * 1024; i < i1; i++) {"] + value + [
+            "                    " + update, "                }",
+            "                tc_casc_push(&cs_, a);", "            }",
+            "            parts[p] = tc_casc_total(&cs_);", "        }",
+            f"        {acc_t} a = 0;",
+            "        for (int p = 0; p < nparts; p++) a += parts[p];"]

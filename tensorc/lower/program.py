@@ -1,0 +1,142 @@
+"""Lowering: a rewritten ``FunctionGraph`` → a ``Program`` (ordered steps + buffer plan).
+
+Every variable of the graph gets a *slot*.  Slots ``0 .. n_inputs-1`` hold the call's
+inputs, constant slots hold their value, the others are written by steps:
+
+- a ``KernelStep`` runs one generated C kernel (``name`` in ``source``) over the slots
+  ``inputs + outputs``; the output arrays are allocated by the runner from
+  ``shape_fn(input shapes)`` (or, for ``inplace``, are the given input's buffer);
+- a ``NumpyStep`` calls the op's ``perform`` (views such as ``DimShuffle``, basic
+  slicing and ``reshape`` of contiguous data cost no copy there; BLAS ``dot`` too).
+
+Buffer plan: an array a kernel writes is recycled on a later call when nothing but
+the runner still references it (refcount), so returned arrays are never overwritten
+while the caller holds them and intermediates are reused across calls.
+
+>>> import tensorc.tensor as T
+>>> from tensorc.graph.fgraph import FunctionGraph
+>>> x, y = T.dvector('x'), T.dvector('y')
+>>> prog = lower(FunctionGraph([x, y], [T.exp(x) + y]))
+>>> [type(s).__name__ for s in prog.steps]
+['KernelStep', 'KernelStep']
+>>> print(prog).__class__.__name__  # doctest: +ELLIPSIS
+Program...
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from tensorc.graph.basic import Apply, Constant, Variable
+from tensorc.graph.fgraph import FunctionGraph
+
+ShapeFn = Callable[[Sequence[tuple]], list[tuple]]
+
+
+@dataclass
+class KernelStep:
+    """One C kernel call; args are ``inputs`` then ``outputs`` (slot numbers)."""
+    node: Apply
+    index: int                      #: the node's position in ``fgraph.toposort()``
+    name: str                       #: C function name
+    source: str                     #: C function text
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    shape_fn: ShapeFn               #: input shapes -> output shapes
+    inplace: dict[int, int] = field(default_factory=dict)  #: output k -> kernel input j
+    node_slots: tuple[int, ...] = ()  #: slots of all of ``node.inputs`` (error reports)
+
+    def __str__(self) -> str:
+        ins = ", ".join(f"%{s}" for s in self.inputs)
+        outs = ", ".join(f"%{s}" for s in self.outputs)
+        extra = f"  inplace={self.inplace}" if self.inplace else ""
+        return f"{outs} = C {self.name}({ins})  # {self.node.op}{extra}"
+
+
+@dataclass
+class NumpyStep:
+    """One numpy call: ``node.op.perform``."""
+    node: Apply
+    index: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+    def __str__(self) -> str:
+        ins = ", ".join(f"%{s}" for s in self.inputs)
+        outs = ", ".join(f"%{s}" for s in self.outputs)
+        return f"{outs} = numpy {self.node.op}({ins})"
+
+
+Step = KernelStep | NumpyStep
+
+
+@dataclass
+class Program:
+    """A lowered function: slots, steps in order, and where the outputs are."""
+    n_inputs: int
+    slot_vars: list[Variable]                 #: the variable each slot holds
+    constants: dict[int, np.ndarray]          #: constant slots and their values
+    steps: list[Step]
+    outputs: list[int]                        #: slot of each fgraph output
+    nodes: list[Apply]                        #: fgraph.toposort()
+
+    @property
+    def kernel_steps(self) -> list[KernelStep]:
+        return [s for s in self.steps if isinstance(s, KernelStep)]
+
+    def c_source(self) -> str:
+        """All kernels of the program in one C translation unit."""
+        from tensorc.backend.c.render import library_source
+        return library_source([(s.name, s.source) for s in self.kernel_steps])
+
+    def __str__(self) -> str:
+        lines = [f"Program: {self.n_inputs} inputs, {len(self.steps)} steps "
+                 f"({len(self.kernel_steps)} C kernels)"]
+        for k, v in enumerate(self.slot_vars):
+            what = "input" if k < self.n_inputs else "const" if k in self.constants else "buffer"
+            lines.append(f"  %{k}: {what} {v.type}" + (f" {v.name}" if v.name else ""))
+        lines += [f"  {s}" for s in self.steps]
+        lines.append("  return " + ", ".join(f"%{s}" for s in self.outputs))
+        return "\n".join(lines)
+
+
+def lower(fgraph: FunctionGraph, *, threshold: int | None = None) -> Program:
+    """Lower ``fgraph`` to a ``Program``; nodes with a C rendering become kernel steps.
+
+    ``threshold``: element count above which kernels use OpenMP threads
+    (default ``config.omp_threshold``).
+    """
+    from tensorc.backend.c.render import render_node
+    from tensorc.config import config
+    thr = config.omp_threshold if threshold is None else threshold
+    nodes = fgraph.toposort()
+    slot: dict[int, int] = {}
+    slot_vars: list[Variable] = []
+    constants: dict[int, np.ndarray] = {}
+
+    def add(v: Variable) -> int:
+        if id(v) not in slot:
+            slot[id(v)] = len(slot_vars)
+            slot_vars.append(v)
+            if isinstance(v, Constant):
+                constants[slot[id(v)]] = np.asarray(v.data)
+        return slot[id(v)]
+
+    for v in fgraph.inputs:
+        add(v)
+    steps: list[Step] = []
+    for k, node in enumerate(nodes):
+        outs = tuple(add(v) for v in node.outputs)
+        rendered = render_node(node, f"k{k}", thr)
+        if rendered is None:
+            steps.append(NumpyStep(node, k, tuple(add(v) for v in node.inputs), outs))
+            continue
+        src, kernel_inputs, shape_fn, inplace = rendered
+        ins = tuple(add(v) for v in kernel_inputs)
+        name = src.split("(", 1)[0].split()[-1]
+        steps.append(KernelStep(node, k, name, src, ins, outs, shape_fn, inplace,
+                                tuple(add(v) for v in node.inputs)))
+    outputs = [add(v) for v in fgraph.outputs]
+    return Program(len(fgraph.inputs), slot_vars, constants, steps, outputs, nodes)
