@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -58,6 +61,20 @@ def test_profile_off_by_default_and_from_config():
     assert tensorc.function([x], x + 1).profile is None
     with tensorc.config.change_flags(profile=True):
         assert isinstance(tensorc.function([x], x + 1).profile, ProfileStats)
+
+
+def test_config_profile_prints_the_report_at_exit(tmp_path):
+    code = ("import numpy as np, tensorc, tensorc.tensor as T\n"
+            "x = T.dvector('x')\n"
+            "f = tensorc.function([x], T.exp(x), name='atexit_fn', mode='FAST_COMPILE')\n"
+            "f(np.ones(3))\n")
+    env = {k: v for k, v in os.environ.items() if k != "TENSORC_FLAGS"}
+    env.update(TENSORC_FLAGS=f"profile=True,cache_dir={tmp_path}", PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Function profiling: atexit_fn (numpy backend)" in proc.stderr
+    assert "calls: 1" in proc.stderr and "Elemwise{exp}" in proc.stderr
 
 
 def test_profile_rows_are_sorted_and_summed_per_op():

@@ -15,6 +15,7 @@ True
 """
 from __future__ import annotations
 
+import atexit
 import sys
 import time
 from typing import Any, Callable, Sequence, TextIO
@@ -140,12 +141,22 @@ def _node_text(node: Any) -> str:
 def make_profile(profile: Any, name: str | None) -> ProfileStats | None:
     """``function``'s ``profile`` argument as a ``ProfileStats`` (or None).
 
-    ``None`` follows ``config.profile``; ``True`` makes a new one; a ``ProfileStats``
+    ``None`` follows ``config.profile`` (whose reports are printed to stderr when the
+    process exits, as in Theano); ``True`` makes a new one; a ``ProfileStats``
     is used as given (several functions may share it only if they share the graph).
     """
     if isinstance(profile, ProfileStats):
         return profile
     if profile is None:
         from tensorc.config import config
-        profile = config.profile
+        if not config.profile:
+            return None
+        stats = ProfileStats(name)
+        atexit.register(_print_at_exit, stats)  # as in Theano: the flag reports at exit
+        return stats
     return ProfileStats(name) if profile else None
+
+
+def _print_at_exit(stats: ProfileStats) -> None:
+    if stats.fct_callcount:
+        stats.summary(file=sys.stderr)
