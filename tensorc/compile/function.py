@@ -108,7 +108,11 @@ class Function:
                 if fast is None or type(a) is not np.ndarray or a.dtype != fast[0] or a.ndim != fast[1]:
                     values[k] = self._filter(k, a)
         values.extend([c.value for c in self._containers])
-        results = self._runner(values)
+        try:
+            results = self._runner(values)
+        except (ValueError, TypeError) as exc:
+            exc.add_note(self._describe_inputs(values))
+            raise
         n_out = self._n_out
         for c, v in zip(self._update_containers, results[n_out:]):
             c.value = v
@@ -151,6 +155,14 @@ class Function:
                     v = v.get_value(borrow=True)
             values[k] = self._filter(k, v)
         return values
+
+    def _describe_inputs(self, values: Sequence[Any]) -> str:
+        """A note naming every input with its shape and dtype, for run-time errors."""
+        names = [f"{i.name or i.variable}" for i in self.maker.inputs] + \
+            [f"{s.name or s} (shared)" for s in self.maker.shared_vars]
+        parts = [f"{n}: shape {np.shape(v)} {getattr(v, 'dtype', type(v).__name__)}"
+                 for n, v in zip(names, values)]
+        return f"while running {self._label()} with inputs " + "; ".join(parts)
 
     def _label(self) -> str:
         return f"function {self.name!r}" if self.name else "compiled function"
