@@ -268,6 +268,13 @@ def test_copy_share_memory_and_swap(mode):
     assert float(d(1.0)) == 6.0 and float(s.get_value()) == 6.0
 
 
+def test_get_shared_lists_read_and_updated_shared_variables():
+    a, b = tensorc.shared(1.0, name="a"), tensorc.shared(2.0, name="b")
+    f = tensorc.function([], a * 2, updates=[(b, b + 1)])
+    assert f.get_shared() == [a, b]
+    f.sync_shared()
+
+
 def test_copy_swap_rejects_a_different_type():
     s = tensorc.shared(np.zeros(2), name="s")
     f = tensorc.function([], s * 1)

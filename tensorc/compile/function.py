@@ -229,6 +229,13 @@ class Function:
     def __repr__(self) -> str:
         return f"<tensorc Function {self.name or ''} ({self.backend} backend)>".replace("  ", " ")
 
+    def get_shared(self) -> list[SharedVariable]:
+        """The shared variables this function reads or updates."""
+        return list(self.maker.shared_vars)
+
+    def sync_shared(self) -> None:
+        """Accepted for Theano compatibility (values live in one place already)."""
+
     def free(self) -> None:
         """Accepted for Theano compatibility (intermediates are never kept between calls)."""
 
