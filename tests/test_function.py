@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tensorc
 import tensorc.tensor as T
@@ -67,14 +67,14 @@ def test_inputs_are_never_modified(mode):
     np.testing.assert_array_equal(b, b0)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.data())
-def test_broadcasting_matches_numpy(shape, data):
+def test_broadcasting_matches_numpy(backend, shape, data):
     bcast = data.draw(st.lists(st.booleans(), min_size=len(shape), max_size=len(shape)))
     shape_b = [1 if b else n for b, n in zip(bcast, shape)]
     x = T.TensorType("float64", (False,) * len(shape))("x")
     y = T.TensorType("float64", bcast)("y")
-    f = tensorc.function([x, y], x * y + x, mode="FAST_COMPILE")
+    f = tensorc.function([x, y], x * y + x, mode=tensorc.Mode(backend=backend))
     a = np.arange(float(np.prod(shape))).reshape(shape) + 1
     b = np.full(shape_b, 3.0)
     np.testing.assert_allclose(f(a, b), a * b + a)
