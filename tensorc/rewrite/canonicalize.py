@@ -1,7 +1,10 @@
 """The ``canonicalize`` pass: algebraic identities that make a graph smaller and regular.
 
 Rules (each a named function, applied by ``run_rules`` until nothing changes):
-``x*1``, ``x+0``, ``x-0``, ``x-x``, ``neg(neg(x))``, ``x/x`` (only for ``x`` that is
+the gradient-only identities (``zero_grad``, ``disconnected_grad``, ``grad_clip``,
+``grad_scale``, ``consider_constant``: gradients are already built, so they go and
+fusion sees through them; ``Print`` stays, it has a side effect), ``x*1``, ``x+0``,
+``x-0``, ``x-x``, ``neg(neg(x))``, ``x/x`` (only for ``x`` that is
 nonzero and finite by construction: exp, sigmoid, softplus, cosh, nonzero
 constants), ``exp(log(x))``, ``log(exp(x))``, constant collection in chains of
 ``add``/``mul`` (``(x+2)+3 -> x+5``), ``dimshuffle`` of ``dimshuffle``, plus the
@@ -21,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tensorc.gradient.ops import ConsiderConstant, DisconnectedGrad, GradClip, GradScale, ZeroGrad
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.elemwise import DimShuffle
@@ -28,8 +32,20 @@ from tensorc.rewrite.utils import (const_data, elemwise, fit, is_constant_value,
                                    row_of, run_rules, scalar_value)
 from tensorc.tensor.var import TensorConstant
 
+#: Ops that are the identity forward and only change gradients (removed after grad).
+GRAD_IDENTITIES = (ZeroGrad, DisconnectedGrad, GradClip, GradScale, ConsiderConstant)
+
 #: Elementwise results that are nonzero and finite for every finite input (mathematically).
 NONZERO_ROWS = frozenset({"exp", "exp2", "sigmoid", "softplus", "cosh"})
+
+
+def remove_grad_identity(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
+    """``zero_grad(x)``, ``disconnected_grad(x)``, ``grad_clip(x, ...)``, ``grad_scale(x, ...)``,
+    ``consider_constant(x)`` -> ``x`` (they only act on gradients, which exist by now)."""
+    if not isinstance(node.op, GRAD_IDENTITIES):
+        return None
+    x = node.inputs[0]
+    return [x] if x.type == node.outputs[0].type else None
 
 
 def remove_identity_operand(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
@@ -167,7 +183,7 @@ def dimshuffle_dimshuffle(fgraph: FunctionGraph, node: Apply) -> list[Variable] 
     return [fit(DimShuffle(base.broadcastable, order)(base), node.outputs[0])]
 
 
-ELEMWISE_RULES = (remove_identity_operand, sub_self, neg_neg, div_self, exp_log, log_exp,
+ELEMWISE_RULES = (remove_grad_identity, remove_identity_operand, sub_self, neg_neg, div_self, exp_log, log_exp,
                   collect_constants, dimshuffle_dimshuffle)
 
 
