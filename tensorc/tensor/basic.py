@@ -56,6 +56,20 @@ for _kind, _pattern in _PATTERNS.items():
         CONSTRUCTORS[_prefix + _kind] = _make_constructor(_pattern, _dtype, _prefix + _kind)
 
 
+def _make_plural(single: Any) -> Any:
+    def ctor(*names: str, dtype: Any = None) -> list[TensorVariable]:
+        if len(names) == 1 and isinstance(names[0], int):  # T.dscalars(3)
+            names = (None,) * names[0]
+        return [single(n) if dtype is None else single(n, dtype=dtype) for n in names]
+    ctor.__name__ = single.__name__ + "(s)"
+    ctor.__doc__ = f"Several {single.__name__} variables at once: ``{single.__name__}s('a', 'b')``."
+    return ctor
+
+
+CONSTRUCTORS.update({(name[:-1] + "ces" if name.endswith("matrix") else name + "s"): _make_plural(fn)
+                     for name, fn in list(CONSTRUCTORS.items())})
+
+
 def _type_for(dtype: str, pattern: tuple[bool, ...]) -> TensorType:
     return TensorType(dtype, pattern)
 
