@@ -236,13 +236,10 @@ def _strided(nin: int, nout: int, in_bcast: Sequence[Sequence[bool]], scalar: li
     body += store(load_s, dest_s, "        ")
     body += ["    }", "}"]
     body = ["    " + x for x in body]
-    lines.append(f"    if (n >= {threshold} && outer > 1) {{")
-    lines.append("        _Pragma(\"omp parallel for schedule(static)\")")
-    lines.append("        for (tc_intp o = 0; o < outer; o++) {")
-    lines += ["        " + x for x in body]
-    lines += ["        }", "    } else {", "        for (tc_intp o = 0; o < outer; o++) {"]
-    lines += ["        " + x for x in body]
-    lines += ["        }", "    }"]
+    lines.append(f"    _Pragma(\"omp parallel for schedule(static) if(n >= {threshold} && outer > 1)\")")
+    lines.append("    for (tc_intp o = 0; o < outer; o++) {")
+    lines += body
+    lines.append("    }")
     return lines
 
 

@@ -1,0 +1,288 @@
+"""The C backend: lowering, generated kernels against numpy, buffers, errors, fallbacks."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tensorc
+import tensorc.tensor as T
+from tensorc.backend.c import cache, compiler
+from tensorc.backend.c.driver import build_c_runner, c_backend_available, evaluate_node
+from tensorc.backend.c.errors import CompileError
+from tensorc.config import config
+from tensorc.graph.fgraph import FunctionGraph
+from tensorc.lower import KernelStep, NumpyStep, lower
+
+pytestmark = pytest.mark.skipif(not c_backend_available(), reason="no working C compiler")
+C = tensorc.Mode(optimizer="fast_run", backend="c", name="C")
+PY = tensorc.Mode(optimizer="fast_run", backend="numpy", name="PY")
+
+
+def both(inputs, outputs, *args):
+    f_c = tensorc.function(inputs, outputs, mode=C)
+    f_p = tensorc.function(inputs, outputs, mode=PY)
+    assert f_c.backend == "c"
+    return f_c(*args), f_p(*args), f_c
+
+
+def assert_same(a, b, rtol=1e-12):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, a.shape, b.dtype, b.shape)
+    if a.dtype.kind in "fc":
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+# -- lowering ---------------------------------------------------------------------------
+def test_lower_program_is_printable_and_typed():
+    x, y = T.dmatrix("x"), T.dvector("y")
+    prog = lower(FunctionGraph([x, y], [T.exp(x).sum(axis=1) + y, x.T]))
+    kinds = {type(s) for s in prog.steps}
+    assert kinds == {KernelStep, NumpyStep}
+    text = str(prog)
+    assert "C k" in text and "numpy DimShuffle" in text and "return" in text
+    assert "int k0(const tc_arg *args)" in prog.c_source()
+
+
+# -- integer semantics and dtypes ---------------------------------------------------------
+INT_CASES = [
+    ("floordiv", lambda a, b: a // b, np.floor_divide),
+    ("mod", lambda a, b: a % b, np.remainder),
+    ("pow", lambda a, b: a ** abs(b), lambda a, b: np.power(a, np.abs(b))),
+    ("maximum", T.maximum, np.maximum),
+    ("bitand", T.and_, np.bitwise_and),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "uint16"])
+@pytest.mark.parametrize("name,sym,ref", INT_CASES, ids=[c[0] for c in INT_CASES])
+def test_integer_ops_follow_python_rules(dtype, name, sym, ref, rng):
+    a = T.vector("a", dtype=dtype)
+    b = T.vector("b", dtype=dtype)
+    lo = np.iinfo(dtype).min if np.iinfo(dtype).min < 0 else 0
+    av = rng.integers(max(lo, -100), 100, size=64).astype(dtype)
+    bv = rng.integers(max(lo, -7), 8, size=64).astype(dtype)
+    bv[:4] = 0
+    got, want, _ = both([a, b], sym(a, b), av, bv)
+    with np.errstate(all="ignore"):
+        assert_same(got, want)
+        if name != "pow":
+            assert_same(got, ref(av, bv).astype(got.dtype))
+
+
+@pytest.mark.parametrize("src,dst", [("float64", "bool"), ("float64", "int32"), ("int64", "float32"),
+                                     ("bool", "float64"), ("int8", "complex128"),
+                                     ("float32", "uint8")])
+def test_casts(src, dst):
+    x = T.vector("x", dtype=src)
+    vals = np.array([0, 0.5, -0.0, 1, 2.75, 3, 100], dtype="float64")
+    got, want, _ = both([x], T.cast(x, dst), vals.astype(src))
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128"])
+def test_float_and_complex_math(dtype, rng):
+    x = T.vector("x", dtype=dtype)
+    v = (rng.standard_normal(33) + (1j * rng.standard_normal(33) if "complex" in dtype else 0)).astype(dtype)
+    got, want, _ = both([x], T.exp(x) * 2 + x * x - 1, v)
+    assert_same(got, want, rtol=1e-5 if dtype in ("float32", "complex64") else 1e-12)
+
+
+def test_bool_logic():
+    a, b = T.bvector("a") > 0, T.bvector("b") > 0
+    x = T.bvector("x")
+    y = T.bvector("y")
+    av = np.array([0, 1, -1, 5], "int8")
+    bv = np.array([1, 1, 0, -3], "int8")
+    got, want, _ = both([x, y], [T.and_(x > 0, y > 0), T.or_(x > 0, y < 0), T.invert(x > 0)], av, bv)
+    for g, w in zip(got, want):
+        assert_same(g, w)
+    del a, b
+
+
+# -- layouts ---------------------------------------------------------------------------------
+LAYOUTS = {
+    "contiguous": lambda a: a,
+    "transposed": lambda a: a.T.copy().T,
+    "reversed": lambda a: a[::-1, ::-1],
+    "strided": lambda a: np.repeat(np.repeat(a, 2, 0), 3, 1)[::2, ::3],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("threshold", [1, 32768])
+def test_strided_and_broadcast_layouts(layout, threshold, rng, monkeypatch):
+    monkeypatch.setattr(config, "omp_threshold", threshold)
+    x, r, c = T.dmatrix("x"), T.drow("r"), T.dcol("c")
+    xv = LAYOUTS[layout](rng.standard_normal((7, 5)))
+    rv, cv = rng.standard_normal((1, 5)), rng.standard_normal((7, 1))
+    got, want, _ = both([x, r, c], T.tanh(x) * r + c, xv, rv, cv)
+    assert_same(got, want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (3, 0), (1, 1)])
+def test_zero_size_and_unit(shape):
+    x = T.dmatrix("x") if len(shape) == 2 else T.dvector("x")
+    v = np.ones(shape)
+    got, want, _ = both([x], [x * 2 + 1, x.sum(axis=0)], v)
+    for g, w in zip(got, want):
+        assert_same(g, w)
+
+
+# -- reductions and rows ---------------------------------------------------------------
+@pytest.mark.parametrize("axis", [None, 0, 1, 2, (0, 2), (1, 2)])
+@pytest.mark.parametrize("fn", ["sum", "prod", "max", "min", "mean", "argmax", "any"])
+def test_reductions(fn, axis, rng):
+    x = T.dtensor3("x")
+    v = rng.standard_normal((4, 5, 6))
+    if fn == "argmax" and isinstance(axis, tuple):
+        axis = axis[0]
+    sym = {"sum": T.sum, "prod": T.prod, "max": T.max, "min": T.min, "mean": T.mean,
+           "argmax": T.argmax, "any": lambda y, axis: T.any(y > 1, axis=axis)}[fn](x, axis=axis)
+    got, want, _ = both([x], sym, v.transpose(2, 0, 1).copy().transpose(1, 2, 0))
+    assert_same(got, want)
+
+
+def test_float32_sum_is_accurate(rng):
+    x = T.fvector("x")
+    v = (rng.random(1_000_003) + 1e4).astype("float32")
+    f = tensorc.function([x], T.sum(x), mode=C)
+    exact = np.sum(v.astype("float64"))
+    assert abs(float(f(v)) - exact) <= abs(float(np.sum(v)) - exact) + 1e-3 * abs(exact) * 1e-7
+
+
+def test_float64_sum_pairwise(rng):
+    x = T.dvector("x")
+    v = rng.random(3_000_001)
+    f = tensorc.function([x], T.sum(x), mode=C)
+    import math
+    exact = math.fsum(v)
+    assert abs(float(f(v)) - exact) <= max(abs(float(np.sum(v)) - exact), 1e-16 * exact) * 4
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("which", ["softmax", "log_softmax"])
+def test_softmax_rows(dtype, which, rng):
+    x = T.matrix("x", dtype=dtype)
+    v = (rng.standard_normal((9, 13)) * 5).astype(dtype)
+    fn = T.nnet.softmax if which == "softmax" else T.nnet.logsoftmax
+    got, want, f = both([x], fn(x), v)
+    assert any(isinstance(s, KernelStep) for s in f._runner.program.steps)
+    assert_same(got, want, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+# -- buffers ---------------------------------------------------------------------------------
+def test_returned_arrays_are_never_overwritten():
+    x = T.dvector("x")
+    f = tensorc.function([x], T.exp(x) + 1, mode=C)
+    a = f(np.zeros(4))
+    b = f(np.ones(4))
+    np.testing.assert_array_equal(a, np.full(4, 2.0))
+    assert not np.shares_memory(a, b)
+
+
+def test_dropped_output_buffer_is_recycled():
+    x = T.dvector("x")
+    f = tensorc.function([x], T.exp(x) + 1, mode=C)
+    addr = f(np.zeros(1000)).ctypes.data
+    assert f(np.zeros(1000)).ctypes.data == addr  # previous result dropped: its buffer comes back
+    kept = f(np.zeros(1000))
+    assert f(np.ones(1000)).ctypes.data != kept.ctypes.data
+
+
+def test_views_of_outputs_keep_buffers_alive():
+    x = T.dmatrix("x")
+    f = tensorc.function([x], (x * 2).T, mode=C)
+    view = f(np.ones((2, 3)))
+    f(np.zeros((2, 3)))
+    np.testing.assert_array_equal(view, np.full((3, 2), 2.0))
+
+
+def test_inputs_are_not_modified(rng):
+    x = T.dvector("x")
+    v = rng.standard_normal(10)
+    keep = v.copy()
+    f = tensorc.function([x], [x * 2, T.exp(x) - x], mode=C)
+    f(v)
+    np.testing.assert_array_equal(v, keep)
+
+
+# -- errors ------------------------------------------------------------------------------------
+def test_shape_mismatch_names_shapes():
+    x, y = T.dvector("x"), T.dvector("y")
+    f = tensorc.function([x, y], x + y, mode=C)
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
+        f(np.ones(3), np.ones(4))
+
+
+def test_trust_input_wrong_dtype_raises_not_crashes():
+    x = T.dvector("x")
+    f = tensorc.function([x], x * 2, mode=C, trust_input=True)
+    with pytest.raises(ValueError, match="dtype"):
+        f(np.ones(3, dtype="float32"))
+    with pytest.raises(ValueError, match="dimensions"):
+        f(np.ones((3, 1)))
+
+
+def test_empty_max_raises_like_numpy():
+    x = T.dmatrix("x")
+    f = tensorc.function([x], T.max(x, axis=0), mode=C)
+    with pytest.raises(ValueError, match=r"empty.*\(0, 3\)"):
+        f(np.zeros((0, 3)))
+
+
+# -- debug, DebugMode, compile failures ----------------------------------------------------------
+def test_debug2_prints_source_and_cache_path(capsys, monkeypatch):
+    monkeypatch.setattr(config, "debug", 2)
+    x = T.dvector("x")
+    tensorc.function([x], T.sin(x) * 3, mode=C)
+    err = capsys.readouterr().err
+    assert "int k" in err and ".so" in err and config.cache_dir in err
+
+
+def test_evaluate_node_matches_perform(rng):
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    node = (T.exp(x) + y).owner
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    (got,) = evaluate_node(node, [a, b])
+    assert_same(got, np.exp(a) + b)
+    f = tensorc.function([x, y], T.exp(x) + y, mode="DebugMode")
+    assert_same(f(a, b), np.exp(a) + b)
+
+
+def test_second_function_of_same_graph_compiles_nothing():
+    x = T.dvector("x")
+    tensorc.function([x], T.cos(x) * 7 - 1, mode=C)
+    f2 = tensorc.function([x], T.cos(x) * 7 - 1, mode=C)
+    src = f2._runner.program.c_source()
+    assert any(k[-1] == src for k in cache._MEMO)
+
+
+@pytest.fixture
+def broken_compiler(monkeypatch):
+    monkeypatch.setattr(config, "cflags", "-fno-such-flag-tensorc")
+    compiler.clear_caches()
+    cache.clear_memo()
+    yield
+    compiler.clear_caches()
+
+
+def test_compile_failure_forced_c_raises(broken_compiler, monkeypatch):
+    monkeypatch.setattr(config, "backend", "c")
+    x = T.dvector("x")
+    with pytest.raises(CompileError, match="no-such-flag") as info:
+        build_c_runner(FunctionGraph([x], [x + 41]))
+    assert info.value.source_path and info.value.source_path.endswith(".c")
+
+
+def test_compile_failure_auto_falls_back_to_numpy(broken_compiler, monkeypatch):
+    monkeypatch.setattr(config, "backend", "auto")
+    x = T.dvector("x")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = build_c_runner(FunctionGraph([x], [x + 42]))
+    assert len([w for w in caught if "numpy backend" in str(w.message)]) == 1
+    np.testing.assert_array_equal(run([np.ones(2)])[0], np.full(2, 43.0))
