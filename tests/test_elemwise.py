@@ -39,49 +39,63 @@ def _shape(pattern: tuple) -> tuple:
     return tuple(1 if b else (3 + k) for k, b in enumerate(pattern))
 
 
+def _rows_for(dtype: str, nin: int) -> list:
+    return [row for row in ROWS if row.name not in SKIP_ROWS and row.nin == nin
+            and np.dtype(dtype).kind in row.kinds
+            and not (row.promote_from and dtype not in ("int32", "float64", "float32"))]
+
+
 def _cases():
-    for row in ROWS:
-        if row.name in SKIP_ROWS:
-            continue
+    for nin, patterns in PATTERNS.items():
         for dtype in DTYPES:
-            if np.dtype(dtype).kind not in row.kinds:
+            if not _rows_for(dtype, nin):
                 continue
-            if row.promote_from and dtype not in ("int32", "float64", "float32"):
-                continue
-            for pattern in PATTERNS[row.nin]:
-                yield pytest.param(row, dtype, pattern, id=f"{row.name}-{dtype}-{len(pattern[0])}d"
-                                   f"-{''.join('b' if b else 'n' for p in pattern for b in p)}")
+            for pattern in patterns:
+                name = "-".join("".join("b" if b else "n" for b in p) or "0d" for p in pattern)
+                yield pytest.param(dtype, pattern, id=f"{dtype}-{nin}in-{name}")
 
 
-def _rtol(dtype: np.dtype) -> float:
-    return {"f": 1e-12, "c": 1e-12}.get(dtype.kind, 0) * (1e6 if dtype.itemsize <= 4 else
-                                                         (1e6 if dtype.itemsize == 8 and dtype.kind == "c"
-                                                          and False else 1))
-
-
-@pytest.mark.parametrize("row,dtype,pattern", list(_cases()))
-def test_row_matches_numpy(row, dtype, pattern, mode, rng):
-    dtypes = [dtype] * row.nin
-    if row.promote_from:  # switch(cond, a, b) / second(a, b): condition/model of their own dtype
-        dtypes[0] = "bool" if row.name == "switch" else dtype
-    variables = [TensorType(d, p)(f"x{k}") for k, (d, p) in enumerate(zip(dtypes, pattern))]
-    values = [_values(d, _shape(p), rng, row.name, k) for k, (d, p) in enumerate(zip(dtypes, pattern))]
-    out = getattr(T, row.name)(*variables)
-    f = tensorc.function(variables, out, mode=mode)
-    got = f(*values)
+def _check(row, got: np.ndarray, out_dtype: str, values: list) -> None:
     with np.errstate(all="ignore"):
         ref = np.asarray(row.numpy(*values))
-    expected_dtype = "float32" if ref.dtype == np.float16 else ref.dtype.name
-    assert out.dtype == expected_dtype, f"type inference: {out.dtype} != numpy's {expected_dtype}"
-    assert got.dtype == expected_dtype
-    assert got.shape == ref.shape
+    expected = "float32" if ref.dtype == np.float16 else ref.dtype.name
+    assert out_dtype == expected, f"{row.name}: type inference {out_dtype} != numpy's {expected}"
+    assert got.dtype == expected, f"{row.name}: result dtype {got.dtype} != {expected}"
+    assert got.shape == ref.shape, f"{row.name}: shape {got.shape} != {ref.shape}"
     if ref.dtype.kind in "fc":
-        rtol = 1e-3 if ref.dtype == np.float16 else (2e-6 if ref.dtype.itemsize <= 8 and
-                                                     ref.dtype.kind == "f" and ref.dtype.itemsize == 4
-                                                     or ref.dtype == np.complex64 else 1e-12)
-        np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
+        single = ref.dtype in (np.float32, np.complex64)
+        rtol = 1e-3 if ref.dtype == np.float16 else (2e-6 if single else 1e-12)
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * 1e-3, equal_nan=True,
+                                   err_msg=f"row {row.name}")
     else:
-        np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(got, ref, err_msg=f"row {row.name}")
+
+
+@pytest.mark.parametrize("dtype,pattern", list(_cases()))
+def test_rows_match_numpy(dtype, pattern, mode, rng):
+    """Every row of one arity, for one input dtype and broadcast pattern, in one function
+    (one compile on the C backend; the many outputs also exercise multi-output fusion)."""
+    rows = _rows_for(dtype, len(pattern))
+    variables = [TensorType(dtype, p)(f"x{k}") for k, p in enumerate(pattern)]
+    values = [_values(dtype, _shape(p), rng, "any", k) for k, p in enumerate(pattern)]
+    inputs, feeds, outs, used = list(variables), list(values), [], []
+    for row in rows:
+        ins, vals = variables, values
+        if row.name == "switch":  # a bool condition
+            cond = TensorType("bool", pattern[0])("cond")
+            ins, vals = [cond] + variables[1:], [_values("bool", _shape(pattern[0]), rng, "", 0)] + values[1:]
+        elif row.name in ("pow", "int_div", "mod") and np.dtype(dtype).kind in "iu":
+            ins = [TensorType(dtype, p)(f"{row.name}{k}") for k, p in enumerate(pattern)]
+            vals = [_values(dtype, _shape(p), rng, row.name, k) for k, p in enumerate(pattern)]
+        for v, a in zip(ins, vals):
+            if not any(v is w for w in inputs):
+                inputs.append(v)
+                feeds.append(a)
+        outs.append(getattr(T, row.name)(*ins))
+        used.append(vals)
+    f = tensorc.function(inputs, outs, mode=mode, on_unused_input="ignore")
+    for row, out, got, vals in zip(rows, outs, f(*feeds), used):
+        _check(row, got, out.dtype, vals)
 
 
 @pytest.mark.parametrize("src", ["bool", "int8", "int64", "uint8", "float32", "float64"])

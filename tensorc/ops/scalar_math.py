@@ -12,10 +12,17 @@ import math
 
 import numpy as np
 
-try:  # scipy is optional: faster and exact to the last bit
-    from scipy import special as _sp
-except Exception:  # pragma: no cover - depends on the environment
-    _sp = None
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _scipy_special():
+    """scipy.special when importable (imported on first use: it costs ~0.3 s), else None."""
+    try:
+        from scipy import special
+    except Exception:  # pragma: no cover - depends on the environment
+        return None
+    return special
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:
@@ -49,22 +56,25 @@ def _lgamma(v: float) -> float:
 
 def erf(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
-    if _sp is not None:
-        return _sp.erf(x.astype(_float_dtype(x), copy=False))
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.erf(x.astype(_float_dtype(x), copy=False))
     return _vectorize(math.erf, x)
 
 
 def erfc(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
-    if _sp is not None:
-        return _sp.erfc(x.astype(_float_dtype(x), copy=False))
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.erfc(x.astype(_float_dtype(x), copy=False))
     return _vectorize(math.erfc, x)
 
 
 def gammaln(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
-    if _sp is not None:
-        return _sp.gammaln(x.astype(_float_dtype(x), copy=False))
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.gammaln(x.astype(_float_dtype(x), copy=False))
     return _vectorize(_lgamma, x)
 
 
@@ -90,8 +100,9 @@ def _digamma(v: float) -> float:
 
 def psi(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
-    if _sp is not None:
-        return _sp.psi(x.astype(_float_dtype(x), copy=False))
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.psi(x.astype(_float_dtype(x), copy=False))
     return _vectorize(_digamma, x)
 
 
