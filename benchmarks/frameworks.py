@@ -25,12 +25,12 @@ class TheanoAPI:
 
 
 def tensorc_api(backend: str) -> TheanoAPI:
-    """tensorc's API compiling with ``backend`` ('c' → FAST_RUN, 'numpy' → FAST_COMPILE)."""
+    """tensorc's API: every rewrite (FAST_RUN), executed on ``backend`` ('c' or 'numpy')."""
     import tensorc
     import tensorc.tensor as T
     from tensorc.config import config
 
-    mode = "FAST_COMPILE" if backend == "numpy" else "FAST_RUN"
+    mode = tensorc.Mode(optimizer="fast_run", backend=backend, name=f"FAST_RUN({backend})")
 
     def function(inputs: Sequence[Any], outputs: Any, updates: Any = None) -> Any:
         with config.change_flags(backend=backend):
