@@ -2,7 +2,8 @@
 
 ``shape_of(var)`` computes a variable's shape symbolically from its graph's input
 shapes through each op's ``infer_shape``, so ``x.shape`` of an intermediate result
-no longer needs that result computed.  ``reshape`` of ``reshape`` keeps the outer one.
+no longer needs that result computed; ``x.shape[i]`` becomes ``Shape_i(i)(x)``.
+``reshape`` of ``reshape`` keeps the outer one.
 
 >>> import tensorc.tensor as T
 >>> from tensorc.graph.fgraph import FunctionGraph
@@ -105,6 +106,31 @@ def shape_of_known(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     return [new] if new.type == node.outputs[0].type else None
 
 
+def subtensor_of_shape(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
+    """``x.shape[i]`` (a constant ``i``) -> ``Shape_i(i)(x)`` or the inferred length;
+    ``make_vector(a, b, ...)[i]`` -> the ``i``-th element."""
+    from tensorc.ops.subtensor import Subtensor
+    if type(node.op) is not Subtensor or len(node.op.idx_list) != 1:
+        return None
+    i = node.op.idx_list[0]
+    src = node.inputs[0].owner
+    if not isinstance(i, (int, np.integer)) or isinstance(i, bool) or src is None:
+        return None
+    out = node.outputs[0]
+    if type(src.op) is Shape:
+        x = src.inputs[0]
+        if not -x.ndim <= i < x.ndim:
+            return None
+        d = shape_of(x)[i % x.ndim]
+    elif type(src.op) is MakeVector:
+        if not -len(src.inputs) <= i < len(src.inputs):
+            return None
+        d = src.inputs[i]
+    else:
+        return None
+    return [d] if d.type == out.type else None
+
+
 def reshape_reshape(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``reshape(reshape(x, s1), s2)`` -> ``reshape(x, s2)``."""
     if type(node.op) is not Reshape:
@@ -116,4 +142,4 @@ def reshape_reshape(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None
     return [new] if new.type == node.outputs[0].type else None
 
 
-SHAPE_RULES = (shape_of_known, shape_i_of_known, reshape_reshape)
+SHAPE_RULES = (subtensor_of_shape, shape_of_known, shape_i_of_known, reshape_reshape)

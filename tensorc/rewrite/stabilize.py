@@ -7,7 +7,8 @@ sigmoid recognition and cancellation in products (``tensorc.rewrite.products``:
 ``1/(1+exp(-z)) -> sigmoid(z)``, and the gradient of the hand-written logistic
 cross-entropy stays finite at saturation), ``log(softmax(x)) -> log_softmax(x)``,
 ``exp(x)/sum(exp(x), -1, keepdims) -> softmax(x)``, and
-``log(sum(exp(x))) -> m + log(sum(exp(x - m)))`` with ``m = max(x)``.
+``log(sum(exp(x))) -> m + log(sum(exp(x - m)))`` with ``m = max(x)``, and the
+cross-entropy rules of ``tensorc.rewrite.xent`` (softmax + log, forward and gradient).
 
 >>> import tensorc.tensor as T
 >>> from tensorc.graph.fgraph import FunctionGraph
@@ -21,6 +22,7 @@ from __future__ import annotations
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.rewrite.products import canonicalize_product, negated
+from tensorc.rewrite.xent import RULES as XENT_RULES
 from tensorc.rewrite.utils import elemwise, fit, is_constant_value, match, node_row, run_rules
 
 
@@ -153,7 +155,7 @@ def _max_shifted(x: Variable) -> bool:
 
 
 RULES = (log1p_rule, expm1_rule, softplus_rule, one_minus_sigmoid, log_sigmoid,
-         canonicalize_product, log_softmax_rule, softmax_rule, logsumexp_rule)
+         canonicalize_product, log_softmax_rule, softmax_rule, logsumexp_rule) + XENT_RULES
 
 
 def stabilize(fgraph: FunctionGraph) -> None:
