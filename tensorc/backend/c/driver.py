@@ -113,6 +113,19 @@ class _Segment:
             inpl = {s.outputs[o]: s.inputs[i] for o, i in s.inplace.items()}
             self.allocs.append((s.shape_fn, s.inputs, s.outputs, dts, inpl))
 
+    def bad_operand(self, k: int, storage: list[Any]) -> Exception:
+        """The error for an operand of step ``k`` that is not an array of the compiled rank."""
+        step = self.steps[k]
+        for j, slot in enumerate(step.inputs):
+            a, var = storage[slot], step.kernel_vars[j]
+            if not isinstance(a, np.ndarray):
+                return ValueError(f"{step.node.op}: input {j} ({var}) is not an array but a "
+                                  f"{type(a).__name__} (trust_input skips conversion)")
+            if a.ndim != var.type.ndim:
+                return ValueError(f"{step.node.op}: input {j} ({var}) has {a.ndim} dimensions, "
+                                  f"shape {a.shape}; its type {var.type} has {var.type.ndim} dimensions")
+        return ValueError(f"{step.node.op}: bad operands")
+
     def error(self, err: KernelError, storage: list[Any]) -> Exception:
         if err.step < 0:
             slot = self.slots[err.operand]
@@ -155,8 +168,11 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
     has_numpy = any(not is_k for is_k, _ in plan)
 
     def run_segment(seg: _Segment, storage: list[Any]) -> None:
-        for shape_fn, ins, outs, dts, inpl in seg.allocs:
-            shapes = shape_fn([storage[i].shape for i in ins])
+        for k, (shape_fn, ins, outs, dts, inpl) in enumerate(seg.allocs):
+            try:
+                shapes = shape_fn([storage[i].shape for i in ins])
+            except (AttributeError, IndexError, TypeError):
+                raise seg.bad_operand(k, storage) from None
             for o, shp, dt in zip(outs, shapes, dts):
                 if inpl and o in inpl:
                     storage[o] = storage[inpl[o]]
