@@ -99,14 +99,17 @@ class Elemwise(Op):
     def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         check_broadcast(node, inputs)
         row = self.row
-        out_dtype = node.outputs[0].dtype
+        dtypes = node.tag.get("_dtypes")  # (compute, output) dtypes, memoised per node
+        if dtypes is None:
+            dtypes = node.tag["_dtypes"] = (np.dtype(self.compute_dtype(node)),
+                                            np.dtype(node.outputs[0].dtype))
+        compute, out_dtype = dtypes
         args = list(inputs)
-        compute = self.compute_dtype(node)
         for k in range(row.promote_from, len(args)):
-            if args[k].dtype.name != compute:
+            if args[k].dtype != compute:
                 args[k] = args[k].astype(compute)
         out = row.numpy(*args)
-        if type(out) is not np.ndarray or out.dtype.name != out_dtype:
+        if type(out) is not np.ndarray or out.dtype != out_dtype:
             out = np.asarray(out).astype(out_dtype, copy=False)
         if any(out is a for a in inputs):
             out = out.copy()
