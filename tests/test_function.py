@@ -268,6 +268,16 @@ def test_copy_share_memory_and_swap(mode):
     assert float(d(1.0)) == 6.0 and float(s.get_value()) == 6.0
 
 
+def test_copy_keeps_changed_defaults(mode):
+    x, y = T.dscalar("x"), T.dscalar("y")
+    f = tensorc.function([x, In(y, value=1.0)], x * y, mode=mode)
+    f["y"] = 3.0
+    g = f.copy()
+    assert float(g(2.0)) == 6.0
+    g["y"] = 4.0
+    assert float(f(2.0)) == 6.0 and float(g(2.0)) == 8.0
+
+
 def test_get_shared_lists_read_and_updated_shared_variables():
     a, b = tensorc.shared(1.0, name="a"), tensorc.shared(2.0, name="b")
     f = tensorc.function([], a * 2, updates=[(b, b + 1)])

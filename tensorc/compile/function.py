@@ -211,7 +211,9 @@ class Function:
                                   mode=maker.mode, updates=updates, no_default_updates=True,
                                   on_unused_input="ignore",
                                   allow_input_downcast=maker.allow_input_downcast)
-        return Function(new_maker, name=name or self.name, trust_input=self.trust_input, profile=profile)
+        new = Function(new_maker, name=name or self.name, trust_input=self.trust_input, profile=profile)
+        new._defaults = list(self._defaults)  # keeps defaults changed with f['name'] = value
+        return new
 
     def __reduce__(self) -> Any:
         maker = self.maker
