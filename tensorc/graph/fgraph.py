@@ -45,15 +45,16 @@ class FunctionGraph:
         self._input_set = set(self.inputs)
         self.client_map: dict[Variable, list[Client]] = {v: [] for v in self.inputs}
         self.apply_nodes: set[Apply] = set()
-        self._order: list[Apply] | None = None
-        self._check_inputs()
-        for node in io_toposort(self.inputs, self.outputs):
+        order = _toposort(self._input_set, self.outputs)
+        self._check_inputs(order)
+        for node in order:
             self._attach(node)
+        self._order: list[Apply] | None = order
         for i, v in enumerate(self.outputs):
             self.client_map.setdefault(v, []).append(("output", i))
 
-    def _check_inputs(self) -> None:
-        for node in io_toposort(self.inputs, self.outputs):
+    def _check_inputs(self, order: list[Apply]) -> None:
+        for node in order:
             for v in node.inputs:
                 self._check_leaf(v)
         for v in self.outputs:
@@ -69,7 +70,7 @@ class FunctionGraph:
     def toposort(self) -> list[Apply]:
         """Apply nodes in execution order (cached until the next edit)."""
         if self._order is None:
-            self._order = io_toposort(self.inputs, self.outputs)
+            self._order = _toposort(self._input_set, self.outputs)
         return list(self._order)
 
     @property
@@ -193,6 +194,36 @@ class FunctionGraph:
 
     def __str__(self) -> str:
         return f"FunctionGraph({', '.join(map(str, self.outputs))})"
+
+
+def _toposort(inputs: set[Variable], outputs: Sequence[Variable]) -> list[Apply]:
+    """``io_toposort``'s order (depth first, inputs in order), on the objects themselves
+    rather than their ids: the graph calls this after every batch of edits."""
+    order: list[Apply] = []
+    done: set[Apply] = set()
+    visiting: set[Apply] = set()
+    for out in outputs:
+        if out.owner is None or out in inputs:
+            continue
+        stack: list[tuple[Apply, bool]] = [(out.owner, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                visiting.discard(node)
+                done.add(node)
+                order.append(node)
+                continue
+            if node in done:
+                continue
+            if node in visiting:
+                raise ValueError("the graph has a cycle")
+            visiting.add(node)
+            stack.append((node, True))
+            for inp in reversed(node.inputs):
+                owner = inp.owner
+                if owner is not None and owner not in done and inp not in inputs:
+                    stack.append((owner, False))
+    return order
 
 
 def _copy_graph(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> list[Variable]:

@@ -28,6 +28,7 @@ from tensorc.gradient.ops import ConsiderConstant, DisconnectedGrad, GradClip, G
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.elemwise import DimShuffle
+from tensorc.rewrite.shape_infer import SHAPE_RULES
 from tensorc.rewrite.utils import (const_data, elemwise, fit, is_constant_value, match, node_row,
                                    row_of, run_rules, scalar_value)
 from tensorc.tensor.var import TensorConstant
@@ -188,8 +189,7 @@ ELEMWISE_RULES = (remove_grad_identity, remove_identity_operand, sub_self, neg_n
 
 
 def canonical_rules() -> Sequence:
-    """The rules of the pass: the elementwise ones and the structural ones that exist."""
-    from tensorc.rewrite.shape_infer import SHAPE_RULES
+    """The rules of the pass: the elementwise ones and the structural (shape) ones."""
     return ELEMWISE_RULES + SHAPE_RULES
 
 

@@ -28,12 +28,14 @@ from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.elemwise import Elemwise
 from tensorc.ops.fused import Body, FusedElemwise, Ref, Step
+from tensorc.rewrite.fuse_reduce import fuse_reductions
 from tensorc.rewrite.utils import const_data
+from tensorc.graph.type import TensorType
+from tensorc.tensor.var import TensorConstant
 
 
 def fuse(fgraph: FunctionGraph) -> None:
     """Fuse elementwise regions, then reductions, then sibling nodes, in place."""
-    from tensorc.rewrite.fuse_reduce import fuse_reductions
     fuse_regions(fgraph)
     fuse_reductions(fgraph)
     fuse_siblings(fgraph)
@@ -46,14 +48,16 @@ def _pattern(node: Apply) -> tuple[bool, ...]:
 def fuse_regions(fgraph: FunctionGraph) -> None:
     """Replace every maximal elementwise region of two or more nodes by one node."""
     done: set[Apply] = set()
-    for root in reversed(fgraph.toposort()):
+    order = fgraph.toposort()
+    position = {n: k for k, n in enumerate(order)}  # regions only hold nodes of this order
+    for root in reversed(order):
         if root in done or type(root.op) is not Elemwise or root not in fgraph.apply_nodes:
             continue
         region = grow_region(fgraph, root, done)
         done.update(region)
         if len(region) < 2:
             continue
-        ordered = [n for n in fgraph.toposort() if n in region]
+        ordered = sorted(region, key=position.__getitem__)
         node = build_fused(ordered, [root.outputs[0]])
         fgraph.replace(root.outputs[0], node.outputs[0], "fuse")
 
@@ -151,8 +155,6 @@ def _inline_body(node: Apply, ref: Any, steps: list[Step], ref_of: dict[Variable
 
 
 def _const_var(dtype: str, value: Any) -> Variable:
-    from tensorc.tensor.var import TensorConstant
-    from tensorc.graph.type import TensorType
     return TensorConstant(TensorType(dtype, ()), np.asarray(value, dtype=dtype))
 
 

@@ -15,6 +15,7 @@ from tensorc.graph.basic import Apply
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.elemwise import Elemwise
 from tensorc.ops.fused import FusedElemwise, FusedReduce
+from tensorc.ops.reduce import Reduce
 
 #: ``Reduce.scalar_op`` -> ``FusedReduce.kind``
 KINDS = {"add": "sum", "mul": "prod", "maximum": "max", "minimum": "min", "and": "all", "or": "any"}
@@ -22,8 +23,7 @@ KINDS = {"add": "sum", "mul": "prod", "maximum": "max", "minimum": "min", "and":
 
 def fuse_reductions(fgraph: FunctionGraph) -> None:
     """Fold the single-client elementwise producer of each reduction into it."""
-    from tensorc.ops.reduce import Reduce
-    from tensorc.rewrite.fuse import build_fused
+    from tensorc.rewrite.fuse import build_fused  # (fuse imports this module)
     for node in fgraph.toposort():
         if type(node.op) is not Reduce or node not in fgraph.apply_nodes:
             continue

@@ -22,6 +22,7 @@ import numpy as np
 from tensorc.graph.basic import Apply, Constant, Variable
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.shape import MakeVector, Reshape, Shape, Shape_i
+from tensorc.ops.subtensor import Subtensor
 from tensorc.tensor.var import TensorConstant, as_tensor_variable, constant
 
 
@@ -109,7 +110,6 @@ def shape_of_known(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 def subtensor_of_shape(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``x.shape[i]`` (a constant ``i``) -> ``Shape_i(i)(x)`` or the inferred length;
     ``make_vector(a, b, ...)[i]`` -> the ``i``-th element."""
-    from tensorc.ops.subtensor import Subtensor
     if type(node.op) is not Subtensor or len(node.op.idx_list) != 1:
         return None
     i = node.op.idx_list[0]

@@ -15,10 +15,14 @@ one fused elementwise epilogue node (the gemm-style pair the C backend lowers).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
+from tensorc.ops.reduce import Reduce
 from tensorc.rewrite.utils import (broadcast_only, const_data, elemwise, fit, node_row, run_rules,
                                    scalar_value)
+from tensorc.tensor.var import TensorConstant
 
 
 def _int_power(x: Variable, n: int) -> Variable:
@@ -59,14 +63,11 @@ def pow_specialize(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 
 
 def _one(out: Variable) -> Variable:
-    import numpy as np
-    from tensorc.tensor.var import TensorConstant
     return TensorConstant(out.type.clone(broadcastable=()), np.ones((), out.dtype))
 
 
 def sum_of_scaled(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``sum(c * x) -> c * sum(x)`` for a scalar constant ``c`` (one multiply per result)."""
-    from tensorc.ops.reduce import Reduce
     if type(node.op) is not Reduce or node.op.scalar_op != "add":
         return None
     prod = node.inputs[0]
@@ -81,8 +82,6 @@ def sum_of_scaled(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     scale = scalar_value(c)
     if scale is None:
         return None
-    import numpy as np
-    from tensorc.tensor.var import TensorConstant
     cst = TensorConstant(red.type.clone(broadcastable=(True,) * red.ndim),
                          np.full((1,) * red.ndim, scale, dtype=red.dtype))
     fitted = fit(elemwise("mul", cst, red), node.outputs[0])

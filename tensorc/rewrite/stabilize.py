@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
+from tensorc.ops.elemwise import DimShuffle
+from tensorc.ops.nnet import LogSoftmax, Softmax
+from tensorc.ops.reduce import Reduce
 from tensorc.rewrite.products import canonicalize_product, negated
 from tensorc.rewrite.xent import RULES as XENT_RULES
 from tensorc.rewrite.utils import elemwise, fit, is_constant_value, match, node_row, run_rules
@@ -91,7 +94,6 @@ def log_sigmoid(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 
 def log_softmax_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``log(softmax(x)) -> log_softmax(x)``."""
-    from tensorc.ops.nnet import LogSoftmax, Softmax
     if node_row(node) != "log":
         return None
     sm = node.inputs[0].owner
@@ -102,14 +104,12 @@ def log_softmax_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | Non
 
 def softmax_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``exp(x) / sum(exp(x), axis=-1, keepdims=True) -> softmax(x)`` for matrices."""
-    from tensorc.ops.nnet import Softmax
-    from tensorc.ops.reduce import Reduce
     if node_row(node) != "true_div" or node.outputs[0].ndim != 2:
         return None
     num, den = node.inputs
     e = match(num, "exp")
     ds = den.owner
-    if e is None or ds is None or ds.op.__class__.__name__ != "DimShuffle" or ds.op.new_order != (0, "x"):
+    if e is None or ds is None or type(ds.op) is not DimShuffle or ds.op.new_order != (0, "x"):
         return None
     red = ds.inputs[0].owner
     if red is None or type(red.op) is not Reduce or red.op.scalar_op != "add" or red.op.axis != (1,) \
@@ -124,7 +124,6 @@ def softmax_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 
 def logsumexp_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``log(sum(exp(x), axis)) -> m + log(sum(exp(x - m), axis))``, ``m = max(x, axis)``."""
-    from tensorc.ops.reduce import Reduce
     if node_row(node) != "log":
         return None
     red = node.inputs[0].owner
@@ -144,7 +143,6 @@ def logsumexp_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 
 def _max_shifted(x: Variable) -> bool:
     """True when ``x`` is already ``y - max(y)`` (the output of ``logsumexp_rule``)."""
-    from tensorc.ops.reduce import Reduce
     sub = match(x, "sub")
     v = sub[1] if sub is not None else None
     while v is not None and v.owner is not None:

@@ -34,40 +34,31 @@ from typing import Any
 
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
+from tensorc.ops import nnet
+from tensorc.ops.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
+from tensorc.ops.shape import Shape_i
 from tensorc.rewrite.products import build, flatten
 from tensorc.rewrite.utils import elemwise, fit, is_constant_value, node_row
-
-
-def _nnet() -> Any:
-    import tensorc.ops.nnet as nnet
-    return nnet
-
-
-def _adv() -> Any:
-    import tensorc.ops.advanced_subtensor as adv
-    return adv
 
 
 def _softmax_input(v: Variable) -> Variable | None:
     """``x`` when ``v`` is ``softmax(x)``."""
     owner = v.owner
-    if owner is not None and type(owner.op) is _nnet().Softmax:
+    if owner is not None and type(owner.op) is nnet.Softmax:
         return owner.inputs[0]
     return None
 
 
 def xent_softmax_1hot(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``CrossentropyCategorical1Hot(softmax(x), y)`` -> ``-log_softmax(x)[arange(n), y]``."""
-    nnet = _nnet()
     if type(node.op) is not nnet.CrossentropyCategorical1Hot:
         return None
     x = _softmax_input(node.inputs[0])
     if x is None:
         return None
     import tensorc.tensor as T
-    from tensorc.ops.shape import Shape_i
     y = node.inputs[1]
-    picked = _adv().AdvancedSubtensor(("t", "t"))(nnet.LogSoftmax()(x), T.arange(Shape_i(0)(x)), y)
+    picked = AdvancedSubtensor(("t", "t"))(nnet.LogSoftmax()(x), T.arange(Shape_i(0)(x)), y)
     new = fit(elemwise("neg", picked), node.outputs[0])
     return None if new is None else [new]
 
@@ -77,12 +68,12 @@ def log_indexed_softmax(fgraph: FunctionGraph, node: Apply) -> list[Variable] | 
     if node_row(node) != "log":
         return None
     sub = node.inputs[0].owner
-    if sub is None or type(sub.op) is not _adv().AdvancedSubtensor:
+    if sub is None or type(sub.op) is not AdvancedSubtensor:
         return None
     x = _softmax_input(sub.inputs[0])
     if x is None:
         return None
-    new = fit(sub.op(_nnet().LogSoftmax()(x), *sub.inputs[1:]), node.outputs[0])
+    new = fit(sub.op(nnet.LogSoftmax()(x), *sub.inputs[1:]), node.outputs[0])
     return None if new is None else [new]
 
 
@@ -92,7 +83,6 @@ def xent_softmax_1hot_grad(fgraph: FunctionGraph, node: Apply) -> list[Variable]
     Built as ``g[:, None] * sm`` with ``-g`` added at ``(i, y[i])`` by an
     ``AdvancedIncSubtensor``, which keeps the label checks (an out-of-range label raises).
     """
-    nnet = _nnet()
     if type(node.op) is not nnet.SoftmaxGrad:
         return None
     dy, sm = node.inputs
@@ -104,9 +94,8 @@ def xent_softmax_1hot_grad(fgraph: FunctionGraph, node: Apply) -> list[Variable]
     g, _, y = inner.inputs
     g = g if g.dtype == sm.dtype else T.cast(g, sm.dtype)
     scaled = elemwise("mul", g.dimshuffle(0, "x"), sm)
-    from tensorc.ops.shape import Shape_i
     rows = T.arange(Shape_i(0)(_softmax_input(sm)))
-    new = _adv().AdvancedIncSubtensor(("t", "t"))(scaled, elemwise("neg", g), rows, y)
+    new = AdvancedIncSubtensor(("t", "t"))(scaled, elemwise("neg", g), rows, y)
     fitted = fit(new, node.outputs[0], allow_cast=True)
     return None if fitted is None else [fitted]
 
@@ -117,7 +106,7 @@ def softmax_grad_of_log(fgraph: FunctionGraph, node: Apply) -> list[Variable] | 
     ``a / sm`` may also be ``AdvancedIncSubtensor(z, b / sm[idx], idx)`` (the gradient of
     ``log(sm)[idx]`` or ``log(sm[idx])``); then ``a = AdvancedIncSubtensor(z * sm, b, idx)``.
     """
-    if type(node.op) is not _nnet().SoftmaxGrad:
+    if type(node.op) is not nnet.SoftmaxGrad:
         return None
     dy, sm = node.inputs
     if _softmax_input(sm) is None or dy.dtype != sm.dtype:
@@ -134,9 +123,9 @@ def softmax_grad_of_log(fgraph: FunctionGraph, node: Apply) -> list[Variable] | 
 def _times_softmax(fgraph: FunctionGraph, dy: Variable, sm: Variable) -> Variable | None:
     """``dy * sm`` without a division by ``sm``, when ``dy`` divides by ``sm`` (else None)."""
     owner = dy.owner
-    if owner is not None and type(owner.op) is _adv().AdvancedIncSubtensor:
+    if owner is not None and type(owner.op) is AdvancedIncSubtensor:
         z, b, *idx = owner.inputs
-        picked = _adv().AdvancedSubtensor(owner.op.idx_list)
+        picked = AdvancedSubtensor(owner.op.idx_list)
         b_times = _divided_by(fgraph, b, lambda d: _is_indexed(d, sm, picked, idx))
         if b_times is None:
             return None
