@@ -1,9 +1,8 @@
 """Rewrites never change values (hypothesis over random small graphs, forward and
 gradient); stabilised forms stay finite at extreme inputs; the Theano logistic
-regression tutorial trains to the weights of an exact numpy SGD."""
+regression tutorial trains to the weights of an exact numpy SGD; the MLP tutorial's
+training step gets Dot + one fused epilogue per layer and rewrites fast in a fresh process."""
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -123,39 +122,124 @@ def test_logistic_gradient_finite_when_saturated():
     assert not all(np.all(np.isfinite(v)) for v in raw)  # the unrewritten graph overflows
 
 
-def _mlp_step():
-    rng = np.random.RandomState(0)
-    x, t = T.dmatrix("x"), T.dmatrix("t")
-    W1 = tensorc.shared(rng.randn(20, 30) * 0.1, name="W1")
-    b1 = tensorc.shared(np.zeros(30), name="b1")
-    W2 = tensorc.shared(rng.randn(30, 5) * 0.1, name="W2")
-    b2 = tensorc.shared(np.zeros(5), name="b2")
+#: The Theano MLP tutorial's training step (784-500-10, tanh, softmax, NLL + L2), as source
+#: so a fresh interpreter can build it for the first-``function()`` timing.
+MLP_SOURCE = """
+import numpy as np
+import tensorc, tensorc.tensor as T
+
+
+def mlp_step(n_in=784, n_hidden=500, n_out=10, seed=0):
+    rng = np.random.RandomState(seed)
+    x, y = T.dmatrix("x"), T.lvector("y")
+    W1 = tensorc.shared(rng.uniform(-0.1, 0.1, (n_in, n_hidden)), name="W1")
+    b1 = tensorc.shared(np.zeros(n_hidden), name="b1")
+    W2 = tensorc.shared(rng.uniform(-0.1, 0.1, (n_hidden, n_out)), name="W2")
+    b2 = tensorc.shared(np.zeros(n_out), name="b2")
     h = T.tanh(T.dot(x, W1) + b1)
-    o = T.nnet.sigmoid(T.dot(h, W2) + b2)
-    cost = ((o - t) ** 2).mean() + 1e-4 * ((W1 ** 2).sum() + (W2 ** 2).sum())
+    p_y_given_x = T.nnet.softmax(T.dot(h, W2) + b2)
+    nll = -T.mean(T.log(p_y_given_x)[T.arange(y.shape[0]), y])
+    cost = nll + 1e-4 * ((W1 ** 2).sum() + (W2 ** 2).sum())
     params = [W1, b1, W2, b2]
-    grads = T.grad(cost, params)
-    updates = [(p, p - 0.1 * g) for p, g in zip(params, grads)]
-    return [x, t], cost, updates, rng
+    updates = [(q, q - 0.01 * g) for q, g in zip(params, T.grad(cost, params))]
+    return [x, y], cost, updates, params
+"""
+_MLP: dict = {}
+exec(MLP_SOURCE, _MLP)
+mlp_step = _MLP["mlp_step"]
 
 
-def _elemwise_nodes(fg) -> int:
+def _count(fg) -> dict[str, int]:
+    from tensorc.ops.blas import Dot
     from tensorc.ops.elemwise import Elemwise
     from tensorc.ops.fused import FusedElemwise, FusedReduce
-    return sum(isinstance(n.op, (Elemwise, FusedElemwise, FusedReduce)) for n in fg.toposort())
+    nodes = fg.toposort()
+    return {"nodes": len(nodes), "dot": sum(type(n.op) is Dot for n in nodes),
+            "elemwise": sum(isinstance(n.op, (Elemwise, FusedElemwise, FusedReduce)) for n in nodes)}
 
 
-def test_mlp_step_fuses_and_compiles_fast():
-    ins, cost, updates, rng = _mlp_step()
-    before = tensorc.function(ins, cost, updates=updates, mode=NONE)
-    t0 = time.perf_counter()
-    after = tensorc.function(ins, cost, updates=updates, mode=FULL)
-    rewrite = sum(dt for _, dt, _ in after.maker.profile_passes)
-    n_before, n_after = _elemwise_nodes(before.maker.fgraph), _elemwise_nodes(after.maker.fgraph)
-    print(f"MLP step: elementwise nodes {n_before} -> {n_after}; rewrite {rewrite * 1e3:.1f} ms, "
-          f"function() {(time.perf_counter() - t0) * 1e3:.1f} ms")
-    assert n_after <= n_before // 2
-    assert rewrite < 0.5  # generous bound for a loaded CI machine; measured value is in the report
+@pytest.mark.parametrize("train", [False, True], ids=["forward", "train_step"])
+def test_mlp_dot_is_followed_by_one_fused_epilogue(train):
+    """``dot(x, W) + b`` then the activation (forward), and each gradient ``dot`` then
+    the activation's derivative or the SGD update (backward): Dot + one fused node."""
+    from tensorc.ops.blas import Dot
+    ins, cost, updates, params = mlp_step(30, 20, 5)
+    updates = updates if train else None
+    counts = {}
+    for name, mode in [("none", NONE), ("no fusion", FULL.excluding("fusion")), ("fast_run", FULL)]:
+        f = tensorc.function(ins, cost, updates=updates, mode=mode)
+        counts[name] = _count(f.maker.fgraph)
+    print(f"MLP {'train step' if train else 'forward'}: {counts}")
+    fg = f.maker.fgraph
+    dots = [n for n in fg.toposort() if type(n.op) is Dot]
+    assert len(dots) == (5 if train else 2)
+    for d in dots:
+        readers = [c for c, _ in fg.clients(d.outputs[0])]
+        assert len(readers) == 1 and type(readers[0].op).__name__ == "FusedElemwise", readers
+    first_epilogue = fg.clients(dots[0].outputs[0])[0][0]
+    assert [s.row for s in first_epilogue.op.body.steps] == ["add", "tanh"]
+    assert counts["fast_run"]["elemwise"] <= counts["none"]["elemwise"] // 2
+
+
+def test_mlp_step_fast_run_matches_unrewritten_training():
+    rng = np.random.default_rng(3)
+    xv, yv = rng.normal(size=(16, 30)), rng.integers(0, 5, 16)
+    results = []
+    for mode in (NONE, FULL, "FAST_RUN"):
+        ins, cost, updates, params = mlp_step(30, 20, 5)
+        f = tensorc.function(ins, cost, updates=updates, mode=mode)
+        costs = [float(f(xv, yv)) for _ in range(3)]
+        results.append((costs, [q.get_value() for q in params]))
+    for costs, values in results[1:]:
+        np.testing.assert_allclose(costs, results[0][0], rtol=1e-12)
+        for got, want in zip(values, results[0][1]):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+_FIRST_REWRITE = MLP_SOURCE + """
+import time
+from tensorc.compile.sharedvalue import SharedVariable
+from tensorc.graph.basic import ancestors
+from tensorc.graph.fgraph import FunctionGraph
+ins, cost, updates, _ = mlp_step()
+outs = [cost] + [e for _, e in updates]
+fg = FunctionGraph(ins + [v for v in ancestors(outs) if isinstance(v, SharedVariable)], outs)
+t0 = time.thread_time()
+from tensorc.rewrite.pipeline import passes_for  # first use: imports the whole pipeline
+for p in passes_for("fast_run"):
+    p(fg)
+print(time.thread_time() - t0)
+"""
+
+
+def test_mlp_rewrite_time_in_a_fresh_process(tmp_path):
+    """The whole rewrite (pipeline import + all passes) of the MLP step when it is the first
+    thing a process rewrites, in CPU time of the thread (robust to a loaded machine).
+    Byte code is cached in ``tmp_path`` as an installed package's would be."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=str(tmp_path))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tensorc.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    times = []
+    for _ in range(3):  # the first run also writes the byte code cache
+        out = subprocess.run([sys.executable, "-c", _FIRST_REWRITE], env=env, capture_output=True,
+                             text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    print(f"MLP 784-500-10 step, first rewrite in a process: {[round(t * 1e3, 1) for t in times]} ms")
+    assert min(times[1:]) < 0.050
+
+
+def test_mlp_rewrite_time_warm():
+    ins, cost, updates, _ = mlp_step()
+    tensorc.function(ins, cost, updates=updates, mode=FULL)
+    ins, cost, updates, _ = mlp_step()
+    f = tensorc.function(ins, cost, updates=updates, mode=FULL)
+    rewrite = sum(dt for _, dt, _ in f.maker.profile_passes)
+    print(f"MLP 784-500-10 step, warm rewrite: {rewrite * 1e3:.1f} ms")
+    assert rewrite < 0.2  # ~15 ms measured; generous for a loaded CI machine
 
 
 def test_rewrite_time_on_200_node_random_graph():

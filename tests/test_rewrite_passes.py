@@ -35,6 +35,9 @@ CASES = [
     (canonicalize, lambda: [T.log(T.exp(x))], []),
     (canonicalize, lambda: [(x + 2) + 3], ["Elemwise{add}"]),
     (canonicalize, lambda: [x.dimshuffle("x", 0).dimshuffle(1)], []),
+    (canonicalize, lambda: [T.fill(T.exp(x), 2.0)], ["Elemwise{second}"]),  # exp(x) not computed
+    (canonicalize, lambda: [T.fill(T.exp(x), y)], []),  # y has the shape already
+    (canonicalize, lambda: [T.fill(x, T.exp(y))], ["Elemwise{exp}"]),  # exp(y) has the shape
     (stabilize, lambda: [T.log(1 + x)], ["Elemwise{log1p}"]),
     (stabilize, lambda: [T.exp(x) - 1], ["Elemwise{expm1}"]),
     (stabilize, lambda: [1 / (1 + T.exp(-x))], ["Elemwise{sigmoid}"]),
@@ -98,6 +101,22 @@ def test_fuse_siblings_share_inputs():
     fuse(fg)
     nodes = [n for n in fg.toposort() if isinstance(n.op, FusedElemwise)]
     assert len(nodes) == 1 and len(nodes[0].outputs) == 2
+
+
+def test_fuse_siblings_needs_a_shared_input_that_fixes_the_shape():
+    a, b, s = T.dmatrix("a"), T.dmatrix("b"), T.dscalar("s")
+    outs = [T.exp(a) * s, T.tanh(b) * s]  # same pattern, shared scalar, different shapes
+    fg = FunctionGraph([a, b, s], outs)
+    fuse(fg)
+    assert all(len(n.outputs) == 1 for n in fg.toposort())
+    f = tensorc.function([a, b, s], outs, mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
+    av, bv = np.ones((3, 4)), np.ones((4, 2))
+    got = f(av, bv, 2.0)
+    np.testing.assert_allclose(got[0], np.exp(av) * 2)
+    np.testing.assert_allclose(got[1], np.tanh(bv) * 2)
+    fg = FunctionGraph([a, b], [T.exp(a) * b, T.tanh(a) + b])  # a fixes the shape: merged
+    fuse(fg)
+    assert [len(n.outputs) for n in fg.toposort()] == [2]
 
 
 def test_inplace_never_destroys_inputs():

@@ -7,7 +7,8 @@ fusion sees through them; ``Print`` stays, it has a side effect), ``x*1``, ``x+0
 ``x-0``, ``x-x``, ``neg(neg(x))``, ``x/x`` (only for ``x`` that is
 nonzero and finite by construction: exp, sigmoid, softplus, cosh, nonzero
 constants), ``exp(log(x))``, ``log(exp(x))``, constant collection in chains of
-``add``/``mul`` (``(x+2)+3 -> x+5``), ``dimshuffle`` of ``dimshuffle``, plus the
+``add``/``mul`` (``(x+2)+3 -> x+5``), ``fill`` whose value already has the shape or
+whose model is an elementwise result (``fill_cut``), ``dimshuffle`` of ``dimshuffle``, plus the
 structural rules of ``tensorc.rewrite.shape_infer`` (``reshape`` of ``reshape``,
 shape of a known expression).
 
@@ -27,7 +28,7 @@ import numpy as np
 from tensorc.gradient.ops import ConsiderConstant, DisconnectedGrad, GradClip, GradScale, ZeroGrad
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
-from tensorc.ops.elemwise import DimShuffle
+from tensorc.ops.elemwise import DimShuffle, Elemwise
 from tensorc.rewrite.shape_infer import SHAPE_RULES
 from tensorc.rewrite.utils import (const_data, elemwise, fit, is_constant_value, match, node_row,
                                    row_of, run_rules, scalar_value)
@@ -166,6 +167,26 @@ def _chain_leaves(fgraph: FunctionGraph, node: Apply, name: str, dtype: str) -> 
     return leaves
 
 
+def fill_cut(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
+    """``second(model, v)`` (``fill``) -> ``v`` when ``v`` already has the output's pattern;
+    else the model ``f(m)`` of an elementwise ``f`` -> ``m`` when ``m`` has ``f(m)``'s
+    pattern (same shape), so the gradient of ``sum(f(m))`` does not keep ``f(m)`` alive."""
+    if node_row(node) != "second":
+        return None
+    model, value = node.inputs
+    out = node.outputs[0]
+    if value.type == out.type:
+        return [value]
+    owner = model.owner
+    if owner is None or type(owner.op) is not Elemwise:
+        return None
+    for m in owner.inputs:
+        if m.broadcastable == model.broadcastable:
+            new = fit(elemwise("second", m, value), out)
+            return None if new is None else [new]
+    return None
+
+
 def dimshuffle_dimshuffle(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``dimshuffle`` of ``dimshuffle`` -> one ``dimshuffle``; an identity one -> its input."""
     op = node.op
@@ -184,8 +205,8 @@ def dimshuffle_dimshuffle(fgraph: FunctionGraph, node: Apply) -> list[Variable] 
     return [fit(DimShuffle(base.broadcastable, order)(base), node.outputs[0])]
 
 
-ELEMWISE_RULES = (remove_grad_identity, remove_identity_operand, sub_self, neg_neg, div_self, exp_log, log_exp,
-                  collect_constants, dimshuffle_dimshuffle)
+ELEMWISE_RULES = (remove_grad_identity, remove_identity_operand, sub_self, neg_neg, div_self, exp_log,
+                  log_exp, collect_constants, fill_cut, dimshuffle_dimshuffle)
 
 
 def canonical_rules() -> Sequence:

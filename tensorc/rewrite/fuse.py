@@ -7,7 +7,8 @@
    the number of inputs.  A region of two or more nodes becomes one node whose
    scalar body is the composed expression (``tensorc.ops.fused.Body``).
 3. *Siblings.*  Fused/elementwise nodes with the same loop pattern that read a
-   common input and do not depend on each other become one multi-output node.
+   common input with that same (non-broadcasting) pattern, so the same loop shape, and
+   do not depend on each other become one multi-output node.
 2. *Reductions.*  A reduction whose input is produced by an elementwise region
    used nowhere else becomes one ``FusedReduce`` (see ``fuse_reductions``).
 
@@ -26,11 +27,11 @@ import numpy as np
 
 from tensorc.graph.basic import Apply, Variable
 from tensorc.graph.fgraph import FunctionGraph
+from tensorc.graph.type import TensorType
 from tensorc.ops.elemwise import Elemwise
 from tensorc.ops.fused import Body, FusedElemwise, Ref, Step
 from tensorc.rewrite.fuse_reduce import fuse_reductions
 from tensorc.rewrite.utils import const_data
-from tensorc.graph.type import TensorType
 from tensorc.tensor.var import TensorConstant
 
 
@@ -172,7 +173,10 @@ def fuse_siblings(fgraph: FunctionGraph) -> None:
         for v in list(fgraph.client_map):
             group = []
             for c, _ in fgraph.clients(v):
-                if c != "output" and c not in group and _fusable(c) and c.inputs[0].ndim > 0:
+                # ``v`` fixes the loop shape only where it does not broadcast: readers of a
+                # scalar (or a row) may loop over different shapes with equal patterns
+                if c != "output" and c not in group and _fusable(c) and c.inputs[0].ndim > 0 \
+                        and v.broadcastable == _pattern(c):
                     group.append(c)
             if len(group) < 2:
                 continue
