@@ -111,7 +111,7 @@ def _row_body(kind: str, t: str, f: str, nin: int, at: Any) -> list[str]:
     else:
         lines += ["_Pragma(\"omp simd reduction(+:acc)\")",
                   f"for (tc_intp i = 0; i < m; i++) acc += (double)exp{f}({at(0)} - mx);",
-                  f"const {t} lse = mx + ({t})log(acc);",
+                  f"const {t} lg = ({t})log(acc);",
                   "_Pragma(\"omp simd\")",
-                  f"for (tc_intp i = 0; i < m; i++) {at(y)} = {at(0)} - lse;"]
+                  f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - mx) - lg;"]
     return lines
