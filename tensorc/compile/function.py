@@ -86,6 +86,7 @@ class Function:
         alias = maker.output_may_alias()
         self._copy_out = [alias[k] and not maker.outputs[k].borrow for k in range(n_out)]
         self._any_copy = any(self._copy_out)
+        self._unpack = maker.unpack_single
         self._names = {i.name: k for k, i in enumerate(maker.inputs) if i.name}
         self._defaults = [i.value if i.has_default else _MISSING for i in maker.inputs]
         self._types = [i.variable.type for i in maker.inputs]
@@ -107,21 +108,21 @@ class Function:
             for k, (a, fast) in enumerate(zip(args, self._fast)):
                 if fast is None or type(a) is not np.ndarray or a.dtype != fast[0] or a.ndim != fast[1]:
                     values[k] = self._filter(k, a)
-        values.extend([c.value for c in self._containers])
+        if self._containers:
+            values.extend([c.value for c in self._containers])
         try:
             results = self._runner(values)
         except (ValueError, TypeError) as exc:
             exc.add_note(self._describe_inputs(values))
             raise
-        n_out = self._n_out
-        for c, v in zip(self._update_containers, results[n_out:]):
-            c.value = v
-        outs = results[:n_out]
+        if self._update_containers:
+            for c, v in zip(self._update_containers, results[self._n_out:]):
+                c.value = v
         if self._any_copy:
-            outs = [np.array(o, copy=True) if cp else o for o, cp in zip(outs, self._copy_out)]
-        if self.maker.unpack_single:
-            return outs[0]
-        return outs
+            results = [np.array(o, copy=True) if cp else o for o, cp in zip(results, self._copy_out)]
+        if self._unpack:
+            return results[0]
+        return results[:self._n_out]
 
     def _filter(self, k: int, value: Any) -> np.ndarray:
         fast = self._fast[k]
