@@ -1,0 +1,1 @@
+"""tensorc.graph (this file makes the folder a regular package, so setuptools ships it)."""
