@@ -57,7 +57,7 @@ class TensorType:
     broadcasts against any length; the others must match exactly at run time.
     """
 
-    __slots__ = ("dtype", "broadcastable", "name", "_hash")
+    __slots__ = ("dtype", "broadcastable", "name", "_hash", "_dt", "_py_fast", "_bdims")
 
     def __init__(self, dtype: Any, broadcastable: Sequence[bool] = (), name: str | None = None,
                  shape: Sequence[int | None] | None = None) -> None:
@@ -67,6 +67,12 @@ class TensorType:
         self.broadcastable: tuple[bool, ...] = tuple(bool(b) for b in broadcastable)
         self.name = name
         self._hash = hash((TensorType, self.dtype, self.broadcastable))
+        self._dt = np.dtype(self.dtype)
+        self._bdims = tuple(d for d, b in enumerate(self.broadcastable) if b)
+        # python scalar types converted without checks (always exact or allowed, as in Theano)
+        self._py_fast: tuple[type, ...] = {"float64": (float, int), "float32": (float,),
+                                            "int64": (int,), "complex128": (complex, float, int)
+                                            }.get(self.dtype, ())
 
     # -- identity ---------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -116,8 +122,11 @@ class TensorType:
         ``allow_downcast``: True allows lossy casts; None (Theano's default) allows
         only lossless ones and python floats into float32; False only safe casts.
         """
-        if type(value) is np.ndarray and value.dtype.name == self.dtype:
+        if type(value) is np.ndarray and value.dtype is self._dt:
             arr = value
+        elif type(value) in self._py_fast and not strict and (type(value) is not int or
+                                                               -2**53 <= value <= 2**53):
+            arr = np.asarray(value, dtype=self._dt)
         elif strict:
             raise TypeError(f"{what}: expected an ndarray of dtype {self.dtype}, got "
                             f"{type(value).__name__}"
@@ -127,8 +136,8 @@ class TensorType:
         if arr.ndim != self.ndim:
             raise TypeError(f"{what}: wrong number of dimensions: expected {self.ndim} "
                             f"({self}), got {arr.ndim} with shape {arr.shape}")
-        for dim, (b, n) in enumerate(zip(self.broadcastable, arr.shape)):
-            if b and n != 1:
+        for dim in self._bdims:
+            if arr.shape[dim] != 1:
                 raise ValueError(f"{what}: dimension {dim} is broadcastable in {self} and must "
                                  f"have length 1, got shape {arr.shape}")
         return arr
