@@ -33,9 +33,11 @@ from tensorc.config import config
 #: Base flags. -fno-math-errno / -fno-trapping-math only drop errno updates and
 #: FP-exception-flag preservation (neither is observable from numpy's results);
 #: results stay IEEE: NaN, inf and -0.0 behave as without them. No -ffast-math.
+#: -fwrapv makes signed integer overflow wrap, as numpy's integer arithmetic does
+#: (without it overflow is undefined behaviour the optimiser may exploit).
 BASE_FLAGS: tuple[str, ...] = (
     "-O3", "-march=native", "-fopenmp-simd", "-fPIC", "-shared", "-std=c11",
-    "-fno-math-errno", "-fno-trapping-math",
+    "-fno-math-errno", "-fno-trapping-math", "-fwrapv",
 )
 #: Searched in order when ``config.cxx`` is empty.
 DEFAULT_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
