@@ -177,3 +177,20 @@ def test_mode_including_excluding(including, excluding, present, absent):
 def test_unknown_optimizer_raises():
     with pytest.raises(ValueError, match="unknown optimizer 'nope'"):
         passes_for("nope")
+
+
+def test_fuse_keeps_regions_of_constants_unfused():
+    """A region whose only inputs are constants (after ``x - x -> 0``) would give a 0-d
+    fused node; it is left alone (and folded by the pipeline)."""
+    x0, x1 = T.TensorType("float64", (True,))("x0"), T.dvector("x1")
+    out = x1 % (abs(x0 - x0) + 1)
+    fg = FunctionGraph([x0, x1], [out])
+    canonicalize(fg)
+    fuse(fg)
+    check_fgraph(fg, "fuse")
+    f = tensorc.function([x0, x1], out, mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
+    np.testing.assert_array_equal(f(np.ones(1), np.arange(3.0)), np.arange(3.0) % 1)
+    c = T.constant(np.ones((1, 1)))
+    fg = FunctionGraph([x0], [T.exp(c) + 1, T.tanh(c) * 2])  # siblings reading a constant
+    fuse(fg)
+    check_fgraph(fg, "fuse")

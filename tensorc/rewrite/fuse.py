@@ -60,7 +60,8 @@ def fuse_regions(fgraph: FunctionGraph) -> None:
             continue
         ordered = sorted(region, key=position.__getitem__)
         node = build_fused(ordered, [root.outputs[0]])
-        fgraph.replace(root.outputs[0], node.outputs[0], "fuse")
+        if node.outputs[0].type == root.outputs[0].type:  # not when every input was a constant
+            fgraph.replace(root.outputs[0], node.outputs[0], "fuse")
 
 
 def grow_region(fgraph: FunctionGraph, root: Apply, taken: set[Apply]) -> set[Apply]:
@@ -183,8 +184,7 @@ def fuse_siblings(fgraph: FunctionGraph) -> None:
             a = group[0]
             for b in group[1:]:
                 if _pattern(a) == _pattern(b) and a.inputs[0].ndim == b.inputs[0].ndim \
-                        and _independent(a, b, index):
-                    _merge_pair(fgraph, a, b, index)
+                        and _independent(a, b, index) and _merge_pair(fgraph, a, b, index):
                     changed = True
                     break
             if changed:
@@ -207,10 +207,14 @@ def _independent(a: Apply, b: Apply, index: dict[Apply, int]) -> bool:
     return True
 
 
-def _merge_pair(fgraph: FunctionGraph, a: Apply, b: Apply, index: dict[Apply, int]) -> None:
+def _merge_pair(fgraph: FunctionGraph, a: Apply, b: Apply, index: dict[Apply, int]) -> bool:
+    """Replace ``a`` and ``b`` by one multi-output node; False when that is not possible."""
     nodes = sorted([a, b], key=index.__getitem__)
     outs = list(nodes[0].outputs) + list(nodes[1].outputs)
     merged = build_fused(nodes, outs)
+    if any(o.type != n.type for o, n in zip(outs, merged.outputs)):
+        return False  # every input was a constant: the fused node would lose the pattern
     for old, new in zip(outs, merged.outputs):
         if fgraph.clients(old):
             fgraph.replace(old, new, "fuse_siblings")
+    return True

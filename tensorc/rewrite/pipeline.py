@@ -33,6 +33,7 @@ PIPELINES: dict[str, tuple[Pass, ...]] = {
         canonicalize,   # algebraic identities, constant collection, shape inference
         stabilize,      # numerically stable forms: log1p, softplus, sigmoid, logsumexp, xent
         specialize,     # cheaper forms: sqr, sqrt, integer powers, gemm-style dot+bias
+        constant_fold,  # what the rules above made constant (x - x, fills of constants...)
         merge,          # the rules above may have built the same expression twice
         fuse,           # elementwise regions, siblings and reductions become fused nodes
         inplace,        # fused nodes write into the buffer of an input that dies there
