@@ -88,9 +88,6 @@ def test_random_graphs_match_numpy(r: dict) -> None:
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
 
 
-@pytest.mark.xfail(strict=True, reason="fuse rewrite: a region whose inputs all become constants "
-                   "(abs(x - x) + 1 after canonicalize) gets a 0-d FusedElemwise; reported to the "
-                   "rewrite owner")
 def test_fuse_of_constant_only_region() -> None:
     x0, x1 = T.TensorType("float64", (True,))("x0"), T.dvector("x1")
     f = tensorc.function([x0, x1], x1 % (abs(x0 - x0) + 1), mode=C)
