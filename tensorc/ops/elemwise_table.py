@@ -31,6 +31,7 @@ import numpy as np
 
 import tensorc.tensor as T
 from tensorc.ops import scalar_math as sm
+from tensorc.ops import special_math as spm
 
 GradRule = Callable[[list, Any, Any], list]
 
@@ -168,6 +169,10 @@ ROWS: tuple[Row, ...] = (
     Row("arccosh", 1, np.arccosh, {"f": "acosh{f}({0})"},
         lambda i, o, gz: [gz / T.sqrt(_sq(i[0]) - 1)], kinds=_REAL),
     Row("arctanh", 1, np.arctanh, {"f": "atanh{f}({0})"}, lambda i, o, gz: [gz / (1 - _sq(i[0]))], kinds=_REAL),
+    Row("deg2rad", 1, np.deg2rad, {"f": "({0} * 0.017453292519943295{f})"},
+        lambda i, o, gz: [gz * float(np.pi / 180)], kinds=_REAL),
+    Row("rad2deg", 1, np.rad2deg, {"f": "({0} * 57.29577951308232{f})"},
+        lambda i, o, gz: [gz * float(180 / np.pi)], kinds=_REAL),
     # ---- rounding ----------------------------------------------------------------------
     Row("floor", 1, np.floor, {"f": "floor{f}({0})"}, _zeros, kinds=_REAL),
     Row("ceil", 1, np.ceil, {"f": "ceil{f}({0})"}, _zeros, kinds=_REAL),
@@ -219,6 +224,14 @@ ROWS: tuple[Row, ...] = (
     Row("ultra_fast_sigmoid", 1, sm.ultra_fast_sigmoid, {"f": "tc_ultra_fast_sigmoid{f}({0})"},
         lambda i, o, gz: [gz * T.sigmoid(i[0]) * (1 - T.sigmoid(i[0]))], kinds=_REAL,
         doc="piecewise approximation of sigmoid; its gradient is the exact sigmoid's, as in Theano"),
+    Row("gamma", 1, spm.gamma, {"f": "tgamma{f}({0})"}, lambda i, o, gz: [gz * o * T.psi(i[0])],
+        kinds=_REAL),
+    Row("erfinv", 1, spm.erfinv, None, lambda i, o, gz: [gz * spm.SQRT_PI_OVER_2 * T.exp(_sq(o))],
+        kinds=_REAL, doc="inverse error function (``erf(erfinv(y)) == y`` on [-1, 1])"),
+    Row("erfcinv", 1, spm.erfcinv, None, lambda i, o, gz: [-gz * spm.SQRT_PI_OVER_2 * T.exp(_sq(o))],
+        kinds=_REAL, doc="inverse complementary error function on [0, 2]"),
+    Row("erfcx", 1, spm.erfcx, None, lambda i, o, gz: [gz * (2 * i[0] * o - _TWO_OVER_SQRT_PI)],
+        kinds=_REAL, doc="scaled complementary error function ``exp(x**2) * erfc(x)``"),
     # ---- complex numbers -----------------------------------------------------------------
     Row("real", 1, np.real, {"b": "{0}", "i": "{0}", "u": "{0}", "f": "{0}", "c": "creal{f}({0})"},
         lambda i, o, gz: [T.complex(gz, T.zeros_like(gz))] if i[0].dtype.startswith("complex")

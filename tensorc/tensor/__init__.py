@@ -45,3 +45,23 @@ from tensorc.ops.alloc import diagonal, trace, fill_diagonal, Diagonal, FillDiag
 from tensorc.ops.extra import cumsum, cumprod, diff, bincount, repeat  # noqa: E402,F401
 from tensorc.ops.sort import sort, argsort, SortOp, ArgSortOp  # noqa: E402,F401
 import tensorc.tensor.extra_ops as extra_ops  # noqa: E402
+# --- Theano API gap audit: misc functions, linear algebra, constants (one block) ---
+from tensorc.ops.misc import (nonzero, flatnonzero, nonzero_values, choose, Choose, Nonzero,  # noqa: E402,F401
+                              searchsorted, unique, specify_shape, SpecifyShape)
+from tensorc.ops.misc_compose import (roll, mgrid, ogrid, where, isclose, allclose, largest,  # noqa: E402,F401,A004
+                                      smallest, ptp, swapaxes, horizontal_stack, vertical_stack,
+                                      stacklists, default, floor_div, divmod, ceil_intdiv, iround,
+                                      tri, tril, triu, inverse_permutation, bartlett,
+                                      fill_diagonal_offset, NotScalarConstantError,
+                                      get_scalar_constant_value, extract_constant, float_dtypes,
+                                      complex_dtypes, int_dtypes, uint_dtypes, discrete_dtypes,
+                                      continuous_dtypes, all_dtypes)
+from tensorc.ops.misc_compose import CONVERTERS as _CONVERTERS  # noqa: E402
+globals().update(_CONVERTERS)
+power, square = pow, sqr  # noqa: F821 - Theano's numpy-named aliases (rows 'pow', 'sqr')
+from tensorc.gradient.ops import consider_constant  # noqa: E402,F401
+from tensorc.ops.subtensor import Subtensor, IncSubtensor  # noqa: E402,F401
+from tensorc.ops.advanced_subtensor import AdvancedSubtensor, AdvancedIncSubtensor  # noqa: E402,F401
+import tensorc.tensor.nlinalg as nlinalg  # noqa: E402
+import tensorc.tensor.slinalg as slinalg  # noqa: E402
+basic = __import__('sys').modules[__name__]  # ``T.basic.<name>`` (Theano's module path) sees every name

@@ -13,3 +13,8 @@ from tensorc.ops.shape import squeeze  # noqa: F401
 
 __all__ = ["cumsum", "cumprod", "diff", "bincount", "squeeze", "fill_diagonal", "repeat",
            "CumOp", "DiffOp", "BinCount", "Repeat", "FillDiagonal"]
+from tensorc.ops.misc import (Unique, SearchsortedOp, unique, searchsorted)  # noqa: E402,F401
+from tensorc.ops.misc_compose import (compress, to_one_hot, bartlett,  # noqa: E402,F401
+                                      fill_diagonal_offset)
+__all__ += ["unique", "searchsorted", "compress", "to_one_hot", "bartlett", "fill_diagonal_offset",
+            "Unique", "SearchsortedOp"]
