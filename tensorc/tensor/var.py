@@ -59,10 +59,16 @@ class _TensorOps:
         raise TypeError("len() of a symbolic variable is unknown; use x.shape[0]")
 
     def __iter__(self) -> Any:
+        """Iterate over a vector whose length is known statically (``n, m = x.shape``)."""
         if self.ndim == 0:
             raise TypeError("cannot iterate over a 0-d tensor")
-        raise TypeError("cannot iterate over a symbolic tensor of unknown length; "
-                        "index it with x[i] or use scan")
+        try:
+            n = _T().get_vector_length(self)
+        except ValueError:
+            raise TypeError("cannot iterate over a symbolic tensor of unknown length; "
+                            "index it with x[i] or use scan (maybe you used the builtin "
+                            "sum/max instead of T.sum/T.max?)") from None
+        return iter([self[i] for i in range(n)])
 
     # -- arithmetic -------------------------------------------------------------------
     def __add__(self, o): return _T().add(self, o)
@@ -94,6 +100,10 @@ class _TensorOps:
     def __rxor__(self, o): return _T().xor(o, self)
     def __invert__(self): return _T().invert(self)
     def __matmul__(self, o): return _T().dot(self, o)
+    def __divmod__(self, o): return _T().divmod(self, o)
+    def __rdivmod__(self, o): return _T().divmod(o, self)
+    def __dot__(self, o): return _T().dot(self, o)
+    def __rdot__(self, o): return _T().dot(o, self)
     def __rmatmul__(self, o): return _T().dot(o, self)
     # ``==`` keeps identity semantics, as in Theano (variables are dict keys); use T.eq.
     __eq__ = object.__eq__
@@ -134,8 +144,10 @@ class _TensorOps:
     def clip(self, a_min: Any, a_max: Any) -> Any: return _T().clip(self, a_min, a_max)
     def dot(self, other: Any) -> Any: return _T().dot(self, other)
     def round(self, mode: str = "half_to_even") -> Any: return _T().round(self, mode)
-    def sort(self, axis: int = -1, kind: str = "quicksort") -> Any: return _T().sort(self, axis, kind)
-    def argsort(self, axis: int = -1, kind: str = "quicksort") -> Any: return _T().argsort(self, axis, kind)
+    def sort(self, axis: int = -1, kind: str = "quicksort", order: Any = None) -> Any:
+        return _T().sort(self, axis, kind, order)
+    def argsort(self, axis: int = -1, kind: str = "quicksort", order: Any = None) -> Any:
+        return _T().argsort(self, axis, kind, order)
     def squeeze(self) -> Any: return _T().squeeze(self)
     def repeat(self, repeats: Any, axis: int | None = None) -> Any: return _T().repeat(self, repeats, axis)
     def cumsum(self, axis: int | None = None) -> Any: return _T().extra_ops.cumsum(self, axis)
@@ -163,7 +175,54 @@ class _TensorOps:
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
         return _T().diagonal(self, offset, axis1, axis2)
     def trace(self) -> Any: return _T().trace(self)
-    def take(self, indices: Any, axis: int | None = None) -> Any: return _T().take(self, indices, axis)
+    def take(self, indices: Any, axis: int | None = None, mode: str = "raise") -> Any:
+        return _T().take(self, indices, axis, mode)
+    # -- Theano 1.0 methods added by the API audit ---------------------------------------
+    def ravel(self) -> Any: return _T().flatten(self)
+    def nonzero_values(self) -> Any: return _T().nonzero_values(self)
+    conjugate = conj
+    def get_scalar_constant_value(self) -> Any: return _T().get_scalar_constant_value(self)
+    def ptp(self, axis: Any = None) -> Any: return _T().ptp(self, axis)
+    def swapaxes(self, axis1: int, axis2: int) -> Any: return _T().swapaxes(self, axis1, axis2)
+    def choose(self, choices: Any, out: Any = None, mode: str = "raise") -> Any:
+        """numpy's ``a.choose(choices)``: ``self`` holds the indices."""
+        return _T().choose(self, choices, out=out, mode=mode)
+    def compress(self, a: Any, axis: int | None = None) -> Any:
+        """Theano's ``x.compress(a, axis)`` = ``extra_ops.compress(x, a, axis)``: ``self``
+        is the *condition* and ``a`` the tensor whose slices are kept (Theano's order)."""
+        return _T().extra_ops.compress(self, a, axis=axis)
+    def searchsorted(self, v: Any, side: str = "left", sorter: Any = None) -> Any:
+        return _T().extra_ops.searchsorted(self, v, side, sorter)
+    def transfer(self, target: str) -> Any:
+        if target != "cpu":
+            raise ValueError(f"transfer: only target 'cpu' exists in tensorc, got {target!r}")
+        return self
+    # elementwise methods (Theano's _tensor_py_operators has these)
+    def arccos(self) -> Any: return _T().arccos(self)
+    def arccosh(self) -> Any: return _T().arccosh(self)
+    def arcsin(self) -> Any: return _T().arcsin(self)
+    def arcsinh(self) -> Any: return _T().arcsinh(self)
+    def arctan(self) -> Any: return _T().arctan(self)
+    def arctanh(self) -> Any: return _T().arctanh(self)
+    def ceil(self) -> Any: return _T().ceil(self)
+    def cos(self) -> Any: return _T().cos(self)
+    def cosh(self) -> Any: return _T().cosh(self)
+    def deg2rad(self) -> Any: return _T().deg2rad(self)
+    def exp(self) -> Any: return _T().exp(self)
+    def exp2(self) -> Any: return _T().exp2(self)
+    def expm1(self) -> Any: return _T().expm1(self)
+    def floor(self) -> Any: return _T().floor(self)
+    def log(self) -> Any: return _T().log(self)
+    def log10(self) -> Any: return _T().log10(self)
+    def log1p(self) -> Any: return _T().log1p(self)
+    def log2(self) -> Any: return _T().log2(self)
+    def rad2deg(self) -> Any: return _T().rad2deg(self)
+    def sin(self) -> Any: return _T().sin(self)
+    def sinh(self) -> Any: return _T().sinh(self)
+    def sqrt(self) -> Any: return _T().sqrt(self)
+    def tan(self) -> Any: return _T().tan(self)
+    def tanh(self) -> Any: return _T().tanh(self)
+    def trunc(self) -> Any: return _T().trunc(self)
 
 
 class TensorVariable(_TensorOps, Variable):
