@@ -331,10 +331,16 @@ def get_scalar_constant_value(v: Any, elemwise: bool = True, only_process_consta
                 "ConsiderConstant") or (name == "Elemwise" and op.row.name in ("identity", "second")):
         src = owner.inputs[-1] if name == "Elemwise" and op.row.name == "second" else owner.inputs[0]
         return get_scalar_constant_value(src, elemwise, only_process_constants)
-    if name == "Shape_i":
-        bc = owner.inputs[0].broadcastable
-        if bc[op.i]:
+    if name == "Shape_i" and owner.inputs[0].broadcastable[op.i]:
+        return np.asarray(1, dtype="int64")
+    if name == "Subtensor" and len(owner.inputs) == 1 and len(op.idx_list) == 1 \
+            and isinstance(op.idx_list[0], (int, np.integer)):
+        src = owner.inputs[0]  # x.shape[k] of a broadcastable dimension k, or of a constant
+        if src.owner is not None and type(src.owner.op).__name__ == "Shape" \
+                and src.owner.inputs[0].broadcastable[op.idx_list[0]]:
             return np.asarray(1, dtype="int64")
+        if isinstance(src, Constant):
+            return np.asarray(np.asarray(src.data)[op.idx_list[0]])
     if name == "Elemwise" and elemwise:
         vals = [get_scalar_constant_value(i, elemwise) for i in owner.inputs]
         return np.asarray(op.perform(owner, vals)[0])
