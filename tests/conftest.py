@@ -41,6 +41,15 @@ def _temporary_cache_dir(tmp_path_factory: pytest.TempPathFactory):
     config.cache_dir = old
 
 
+@pytest.fixture(autouse=True)
+def _restore_config():
+    """Whatever a test changes in ``config`` is put back afterwards."""
+    saved = [(name, value, source) for name, value, source in config.items()]
+    yield
+    for name, value, source in saved:
+        config._set(name, value, source)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The name of a backend: 'numpy', and 'c' when available."""

@@ -91,7 +91,6 @@ class Config:
     """The effective settings, with the source each came from (``config.source(name)``)."""
 
     def __init__(self, rc_path: str | None = None, flags: str | None = None) -> None:
-        object.__setattr__(self, "_values", {})
         object.__setattr__(self, "_sources", {})
         for f in FLAGS:
             self._set(f.name, f.default() if callable(f.default) else f.default, "default")
@@ -119,14 +118,13 @@ class Config:
         self._set(key, value, source)
 
     def _set(self, key: str, value: Any, source: str) -> None:
-        self._values[key] = value
+        # values live in the instance __dict__ (plain attribute reads are fast, and
+        # pytest's monkeypatch sees and restores them)
+        self.__dict__[key] = value
         self._sources[key] = source
 
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._values[key]
-        except KeyError:
-            raise AttributeError(f"unknown tensorc config flag {key!r}") from None
+    def __getattr__(self, key: str) -> Any:  # only called for names that are not flags
+        raise AttributeError(f"unknown tensorc config flag {key!r}")
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key not in _BY_NAME:
@@ -140,7 +138,7 @@ class Config:
 
     def items(self) -> list[tuple[str, Any, str]]:
         """``(name, value, source)`` for every flag, in declaration order."""
-        return [(f.name, self._values[f.name], self._sources[f.name]) for f in FLAGS]
+        return [(f.name, self.__dict__[f.name], self._sources[f.name]) for f in FLAGS]
 
     def change_flags(self, **kwargs: Any) -> "_ChangeFlags":
         """Context manager that sets flags temporarily (Theano's ``config.change_flags``)."""

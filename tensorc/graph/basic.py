@@ -6,8 +6,8 @@ output variables).  Variables without an owner are the graph's inputs.
 >>> import tensorc.tensor as T
 >>> x = T.vector('x')
 >>> y = T.exp(x) + 1
->>> y.owner.op.name, [v.name for v in graph_inputs([y])]
-('add', ['x'])
+>>> y.owner.op.name, [str(v) for v in graph_inputs([y])]
+('add', ['x', 'TensorConstant{1.0}'])
 """
 from __future__ import annotations
 

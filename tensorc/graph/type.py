@@ -153,7 +153,7 @@ class TensorType:
                             f"got dtype {raw.dtype}")
         src = raw.dtype.name
         if src == self.dtype:
-            return raw
+            return raw if raw.dtype.isnative else raw.astype(self._dt)  # e.g. big-endian data
         if allow_downcast or is_safe_cast(src, self.dtype):
             return raw.astype(self.dtype)
         if allow_downcast is None and from_python:
