@@ -71,6 +71,7 @@ DOMAINS: dict[str, Sampler] = {
     "log1p": _u(-0.5, 2), "gammaln": _u(0.5, 3), "tan": _u(-1.2, 1.2),
     "arcsin": _u(-0.8, 0.8), "arccos": _u(-0.8, 0.8), "arctanh": _u(-0.8, 0.8),
     "arccosh": _u(1.2, 3.0),
+    "gamma": _u(0.5, 3.0), "erfinv": _u(-0.8, 0.8), "erfcinv": _u(0.2, 1.8),
 }
 #: rows whose gradient is not the derivative of their (approximate) forward: (abs, rel) tolerance
 APPROXIMATE = {"ultra_fast_sigmoid": 0.2}
