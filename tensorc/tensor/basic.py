@@ -57,9 +57,13 @@ for _kind, _pattern in _PATTERNS.items():
 
 
 def _make_plural(single: Any) -> Any:
-    def ctor(*names: str, dtype: Any = None) -> list[TensorVariable]:
+    def ctor(*names: Any, dtype: Any = None) -> Any:
         if len(names) == 1 and isinstance(names[0], int):  # T.dscalars(3)
             names = (None,) * names[0]
+        elif len(names) == 1:  # Theano: one string is a sequence of one-letter names
+            names = tuple(names[0])
+            if len(names) == 1:
+                return single(names[0]) if dtype is None else single(names[0], dtype=dtype)
         return [single(n) if dtype is None else single(n, dtype=dtype) for n in names]
     ctor.__name__ = single.__name__ + "(s)"
     ctor.__doc__ = f"Several {single.__name__} variables at once: ``{single.__name__}s('a', 'b')``."
