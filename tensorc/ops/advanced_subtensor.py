@@ -20,7 +20,7 @@ import numpy as np
 
 from tensorc.graph.basic import Apply, Op
 from tensorc.graph.type import TensorType
-from tensorc.ops.subtensor import (_grad_dtype, _show_entry, cast_value_for, index_error,
+from tensorc.ops.subtensor import (IncSubtensorBase, _grad_dtype, _show_entry, cast_value_for, index_error,
                                    is_slice_entry, slice_length, sum_to_like)
 from tensorc.tensor.var import TensorVariable, as_tensor_variable
 
@@ -204,8 +204,10 @@ def _broadcast_shapes(shapes: list[tuple]) -> list[Any]:
     return out
 
 
-class AdvancedIncSubtensor(Op):
+class AdvancedIncSubtensor(IncSubtensorBase):
     """``x`` with ``x[idx] += y`` (repeated indices accumulate) or ``x[idx] = y``."""
+
+    getter = AdvancedSubtensor
 
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
 
@@ -246,19 +248,3 @@ class AdvancedIncSubtensor(Op):
                              f"region of x (shape {x.shape}): {exc}") from None
         return [out]
 
-    def connection_pattern(self, node: Apply) -> list[list[bool]]:
-        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
-
-    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
-        from tensorc.gradient.markers import disconnected_type
-        x, y, rest = inputs[0], inputs[1], inputs[2:]
-        gz = output_grads[0]
-        if self.set_instead_of_inc:
-            gx = AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=True)(gz, 0, *rest)
-        else:
-            gx = gz
-        gy = sum_to_like(AdvancedSubtensor(self.idx_list)(gz, *rest), y)
-        return [gx, gy] + [disconnected_type() for _ in rest]
-
-    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
-        return [tuple(input_shapes[0])]

@@ -228,8 +228,38 @@ def sum_to_like(g: Any, y: Any) -> Any:
     return T.patternbroadcast(g, y.broadcastable)
 
 
-class IncSubtensor(Op):
+class IncSubtensorBase(Op):
+    """What basic and advanced set/inc_subtensor share: connectivity, gradient, shape.
+
+    Subclasses name the reading op of the same index kind in ``getter``.
+    """
+
+    getter: type[Op]
+    idx_list: tuple
+    set_instead_of_inc: bool
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        from tensorc.gradient.markers import disconnected_type
+        x, y, rest = inputs[0], inputs[1], inputs[2:]
+        gz = output_grads[0]
+        if self.set_instead_of_inc:  # the overwritten entries do not reach the output
+            gx = type(self)(self.idx_list, set_instead_of_inc=True)(gz, 0, *rest)
+        else:
+            gx = gz
+        gy = sum_to_like(self.getter(self.idx_list)(gz, *rest), y)
+        return [gx, gy] + [disconnected_type() for _ in rest]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+
+class IncSubtensor(IncSubtensorBase):
     """``x`` with ``x[idx]`` incremented by ``y`` (or set to ``y``); basic index."""
+
+    getter = Subtensor
 
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
 
@@ -271,20 +301,3 @@ class IncSubtensor(Op):
             raise ValueError(f"{self}: value of shape {y.shape} does not broadcast to the indexed "
                              f"region of shape {view.shape} (x shape {x.shape}): {exc}") from None
         return [out]
-
-    def connection_pattern(self, node: Apply) -> list[list[bool]]:
-        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
-
-    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
-        from tensorc.gradient.markers import disconnected_type
-        x, y, rest = inputs[0], inputs[1], inputs[2:]
-        gz = output_grads[0]
-        if self.set_instead_of_inc:
-            gx = IncSubtensor(self.idx_list, set_instead_of_inc=True)(gz, 0, *rest)
-        else:
-            gx = gz
-        gy = sum_to_like(Subtensor(self.idx_list)(gz, *rest), y)
-        return [gx, gy] + [disconnected_type() for _ in rest]
-
-    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
-        return [tuple(input_shapes[0])]
