@@ -9,6 +9,7 @@ fallbacks (accurate to a few ulps in float64) keep tensorc dependent on numpy on
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -54,32 +55,8 @@ def _lgamma(v: float) -> float:
         return math.inf
 
 
-def erf(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.erf(x.astype(_float_dtype(x), copy=False))
-    return _vectorize(math.erf, x)
-
-
-def erfc(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.erfc(x.astype(_float_dtype(x), copy=False))
-    return _vectorize(math.erfc, x)
-
-
-def gammaln(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.gammaln(x.astype(_float_dtype(x), copy=False))
-    return _vectorize(_lgamma, x)
-
-
 def _digamma(v: float) -> float:
-    """Digamma by reflection, recurrence up to 6 and the asymptotic series."""
+    """Digamma by reflection, recurrence up to 10 and the asymptotic series."""
     if math.isnan(v) or v == -math.inf:
         return math.nan
     if v == math.inf:
@@ -89,21 +66,33 @@ def _digamma(v: float) -> float:
     if v < 0:
         return _digamma(1.0 - v) - math.pi / math.tan(math.pi * v)
     acc = 0.0
-    while v < 6.0:
+    while v < 10.0:
         acc -= 1.0 / v
         v += 1.0
     inv = 1.0 / v
     inv2 = inv * inv
-    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132))))
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+        1 / 240 - inv2 * (1 / 132 - inv2 * 691 / 32760)))))
     return acc + math.log(v) - 0.5 * inv - series
 
 
-def psi(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.psi(x.astype(_float_dtype(x), copy=False))
-    return _vectorize(_digamma, x)
+def _special(name: str, fallback: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
+    """``scipy.special.<name>`` on float data, or ``fallback`` applied element by element."""
+    def fn(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        sp = _scipy_special()
+        if sp is not None:
+            return getattr(sp, name)(x.astype(_float_dtype(x), copy=False))
+        return _vectorize(fallback, x)
+    fn.__name__ = name
+    fn.__doc__ = f"numpy-semantics ``{name}`` (scipy when importable, else a pure-Python fallback)."
+    return fn
+
+
+erf = _special("erf", math.erf)
+erfc = _special("erfc", math.erfc)
+gammaln = _special("gammaln", _lgamma)
+psi = _special("psi", _digamma)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
