@@ -142,3 +142,93 @@ def test_logistic_regression_tutorial(mode):
         w_np, b_np = w_np - 0.1 * gw_np, b_np - 0.1 * gb_np
     np.testing.assert_allclose(w.get_value(), w_np, rtol=1e-9, atol=1e-12)
     assert predict(D[0]).dtype == bool
+
+
+class LogisticRegression:
+    """The deeplearning.net tutorial's class, as written there."""
+
+    def __init__(self, input, n_in, n_out):
+        self.W = theano.shared(value=np.zeros((n_in, n_out), dtype=theano.config.floatX),
+                               name="W", borrow=True)
+        self.b = theano.shared(value=np.zeros((n_out,), dtype=theano.config.floatX),
+                               name="b", borrow=True)
+        self.p_y_given_x = T.nnet.softmax(T.dot(input, self.W) + self.b)
+        self.y_pred = T.argmax(self.p_y_given_x, axis=1)
+        self.params = [self.W, self.b]
+        self.input = input
+
+    def negative_log_likelihood(self, y):
+        return -T.mean(T.log(self.p_y_given_x)[T.arange(y.shape[0]), y])
+
+    def errors(self, y):
+        if y.ndim != self.y_pred.ndim:
+            raise TypeError("y should have the same shape as self.y_pred")
+        if y.dtype.startswith("int"):
+            return T.mean(T.neq(self.y_pred, y))
+        raise NotImplementedError()
+
+
+class HiddenLayer:
+    def __init__(self, rng, input, n_in, n_out, W=None, b=None, activation=T.tanh):
+        self.input = input
+        if W is None:
+            W_values = np.asarray(rng.uniform(low=-np.sqrt(6. / (n_in + n_out)),
+                                              high=np.sqrt(6. / (n_in + n_out)),
+                                              size=(n_in, n_out)), dtype=theano.config.floatX)
+            W = theano.shared(value=W_values, name="W", borrow=True)
+        if b is None:
+            b = theano.shared(value=np.zeros((n_out,), dtype=theano.config.floatX), name="b", borrow=True)
+        self.W, self.b = W, b
+        lin_output = T.dot(input, self.W) + self.b
+        self.output = lin_output if activation is None else activation(lin_output)
+        self.params = [self.W, self.b]
+
+
+def test_deeplearning_tutorial_mlp_with_givens_minibatches(mode):
+    """The MLP tutorial (shared datasets, T.cast labels, givens slicing, L1/L2) trains, and its
+    first SGD steps match the same computation written in numpy."""
+    rng = np.random.RandomState(1234)
+    n_in, n_hidden, n_out, batch_size, n = 20, 16, 4, 10, 50
+    data_x = rng.standard_normal((n, n_in))
+    data_y = rng.randint(0, n_out, n)
+    train_set_x = theano.shared(np.asarray(data_x, dtype=theano.config.floatX), borrow=True)
+    train_set_y = T.cast(theano.shared(np.asarray(data_y, dtype=theano.config.floatX), borrow=True), "int32")
+    index = T.lscalar()
+    x = T.matrix("x")
+    y = T.ivector("y")
+    hidden = HiddenLayer(rng, x, n_in, n_hidden)
+    logreg = LogisticRegression(hidden.output, n_hidden, n_out)
+    L1 = abs(hidden.W).sum() + abs(logreg.W).sum()
+    L2_sqr = (hidden.W ** 2).sum() + (logreg.W ** 2).sum()
+    cost = logreg.negative_log_likelihood(y) + 0.0 * L1 + 0.0001 * L2_sqr
+    params = hidden.params + logreg.params
+    gparams = [T.grad(cost, param) for param in params]
+    updates = [(param, param - 0.01 * gparam) for param, gparam in zip(params, gparams)]
+    train_model = theano.function(
+        inputs=[index], outputs=cost, updates=updates, mode=mode,
+        givens={x: train_set_x[index * batch_size: (index + 1) * batch_size],
+                y: train_set_y[index * batch_size: (index + 1) * batch_size]})
+    test_model = theano.function([index], logreg.errors(y), mode=mode,
+                                 givens={x: train_set_x[index * batch_size:(index + 1) * batch_size],
+                                         y: train_set_y[index * batch_size:(index + 1) * batch_size]})
+    W1, b1, W2, b2 = (p.get_value() for p in params)
+    for minibatch_index in range(n // batch_size):
+        cost_value = train_model(minibatch_index)
+        xb = data_x[minibatch_index * batch_size:(minibatch_index + 1) * batch_size]
+        yb = data_y[minibatch_index * batch_size:(minibatch_index + 1) * batch_size]
+        h = np.tanh(xb @ W1 + b1)
+        z = h @ W2 + b2
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        expected = -np.mean(np.log(p[np.arange(batch_size), yb])) + 0.0001 * ((W1 ** 2).sum() + (W2 ** 2).sum())
+        assert cost_value == pytest.approx(expected, rel=1e-10)
+        dz = p.copy()
+        dz[np.arange(batch_size), yb] -= 1
+        dz /= batch_size
+        gW2, gb2 = h.T @ dz + 0.0002 * W2, dz.sum(0)
+        dh = dz @ W2.T * (1 - h ** 2)
+        gW1, gb1 = xb.T @ dh + 0.0002 * W1, dh.sum(0)
+        W1, b1, W2, b2 = W1 - 0.01 * gW1, b1 - 0.01 * gb1, W2 - 0.01 * gW2, b2 - 0.01 * gb2
+    for param, ref in zip(params, (W1, b1, W2, b2)):
+        np.testing.assert_allclose(param.get_value(), ref, rtol=1e-9, atol=1e-12)
+    assert 0.0 <= float(test_model(0)) <= 1.0
