@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <string.h>
 #include "tensorc_ext.h"
+#include "tensorc_pool.c" /* tc_parallel, tc_install_pool, tc_pool_threads */
 
 /* With numpy's headers (the normal build) arrays are read through the numpy C
  * API: ~10 ns per array instead of ~500 ns through the buffer protocol, whose

@@ -55,5 +55,10 @@ int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *spec
 void *tc_dlopen(const char *path);
 void *tc_dlsym(void *handle, const char *name);
 const char *tc_dlerror(void);
+/* the thread pool (tensorc_pool.c) */
+int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work);
+int tc_install_pool(void *handle, int enable);
+int tc_pool_threads(void);
+int64_t tc_pool_jobs(void);
 
 #endif

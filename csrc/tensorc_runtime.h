@@ -66,6 +66,20 @@ typedef struct tc_arg {
 
 typedef int (*tc_kernel_fn)(const tc_arg *args);
 
+/* ------------------------------------------------------------ threading
+ * A kernel's parallel loop runs as chunks [lo, hi) of its n iterations through
+ * a tc_parallel_fn (the thread pool of tensorc._ext, installed into each kernel
+ * library after dlopen).  The caller runs chunks itself and waits only for the
+ * chunks another thread has already started, so a busy machine costs no
+ * wake-up latency.  A nonzero return means "not run": run the loop serially. */
+typedef void (*tc_chunk_fn)(void *ctx, tc_intp lo, tc_intp hi);
+typedef int (*tc_parallel_fn)(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work);
+/* what a kernel hands to its chunks: its operands and a shared scratch area */
+typedef struct tc_chunk_ctx {
+    const tc_arg *args;
+    double *scratch;
+} tc_chunk_ctx;
+
 /* error codes (low byte) returned by kernels and by tc_run_program */
 #define TC_OK 0
 #define TC_ERR_NDIM 1      /* an operand has the wrong number of dims   */

@@ -130,13 +130,13 @@ def lower(fgraph: FunctionGraph, *, threshold: int | None = None) -> Program:
     steps: list[Step] = []
     for k, node in enumerate(nodes):
         outs = tuple(add(v) for v in node.outputs)
-        rendered = render_node(node, f"k{k}", thr)
+        name = f"k{k}"
+        rendered = render_node(node, name, thr)
         if rendered is None:
             steps.append(NumpyStep(node, k, tuple(add(v) for v in node.inputs), outs))
             continue
         src, kernel_inputs, shape_fn, inplace = rendered
         ins = tuple(add(v) for v in kernel_inputs)
-        name = src.split("(", 1)[0].split()[-1]
         steps.append(KernelStep(node, k, name, src, ins, outs, shape_fn, inplace,
                                 tuple(add(v) for v in node.inputs), tuple(kernel_inputs)))
     outputs = [add(v) for v in fgraph.outputs]

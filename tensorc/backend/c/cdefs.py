@@ -36,6 +36,9 @@ int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *spec
 void *tc_dlopen(const char *path);
 void *tc_dlsym(void *handle, const char *name);
 const char *tc_dlerror(void);
+int tc_install_pool(void *handle, int enable);
+int tc_pool_threads(void);
+int64_t tc_pool_jobs(void);
 """
 
 #: libc's dynamic loader, declared for the ABI fallback (no extension).

@@ -163,8 +163,6 @@ def compiler_flags(info: CompilerInfo | None = None) -> list[str]:
     flags = list(BASE_FLAGS)
     if cpu.has_avx512f():
         flags.append("-mprefer-vector-width=512")
-    if config.openmp and info is not None and info.openmp:
-        flags.append("-fopenmp")
     flags.append("-I" + paths.csrc_dir())
     flags.extend(shlex.split(config.cflags))
     return flags

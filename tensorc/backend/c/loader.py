@@ -63,7 +63,16 @@ def dlopen(path: str) -> Any:
         msg = err()
         raise OSError(f"cannot load {path}: " + (f.string(msg).decode(errors="replace")
                                                  if msg != f.NULL else "unknown error"))
+    if ext is not None and hasattr(ext.lib, "tc_install_pool"):
+        ext.lib.tc_install_pool(handle, threads_enabled())
     return handle
+
+
+def threads_enabled() -> bool:
+    """True when kernels may run their big loops on the thread pool of ``tensorc._ext``
+    (``config.openmp``; without the extension kernels run single-threaded)."""
+    from tensorc.config import config
+    return bool(config.openmp) and hasattr(ext_module().lib, "tc_install_pool")  # type: ignore[union-attr]
 
 
 def dlsym(handle: Any, name: str) -> Any:

@@ -59,6 +59,8 @@ TC_DEF_IPOW(uint32, tc_uint32)
 TC_DEF_IPOW(uint64, tc_uint64)
 #undef TC_DEF_IPOW
 #define TC_MIN(a, b) ((a) < (b) ? (a) : (b))
+/* set after dlopen to tensorc._ext's thread pool; NULL = run loops serially */
+__attribute__((visibility("default"))) tc_parallel_fn tc_parallel_hook = 0;
 """
 
 
@@ -115,3 +117,54 @@ def c_ident(text: str) -> str:
     """``text`` made into a C identifier fragment."""
     out = "".join(ch if ch.isalnum() else "_" for ch in text)
     return out[:40] or "k"
+
+
+def par_for(name: str, var: str, n: str, work: str, threshold: int, *, pragma: str = "",
+            scratch: str = "0") -> tuple[list[str], list[str]]:
+    """Head and tail lines of a loop ``for (var = 0; var < n; var++)`` run on the thread pool.
+
+    The loop body goes between head and tail.  Above ``threshold`` elements of ``work``
+    the kernel hands its chunks to ``tc_parallel_hook``; each chunk re-enters the
+    kernel (``parallel_kernel``), recomputes its setup and runs ``[lo, hi)`` of this
+    loop only, so the body is compiled once.  ``scratch`` (a ``double *``) is shared
+    with the chunks.  At most one such loop may run per kernel call.
+
+    >>> head, tail = par_for("k0", "i", "n", "n", 1000)
+    >>> head[-1].strip(), tail[0].strip()
+    ('for (tc_intp i = tc_b0_; i < tc_b1_; i++) {', '}')
+    """
+    head = ["{",
+            f"    tc_intp tc_b0_ = 0, tc_b1_ = {n}; int tc_run_ = 1;",
+            "    if (tc_lo_ >= 0) { tc_b0_ = tc_lo_; tc_b1_ = tc_hi_; }",
+            f"    else if (tc_b1_ > 1 && ({work}) >= {threshold} && tc_parallel_hook) {{",
+            f"        tc_chunk_ctx tc_ctx_ = {{args, {scratch}}};",
+            f"        tc_run_ = tc_parallel_hook({name}_chunk, &tc_ctx_, tc_b1_, {work});",
+            "    }",
+            "    if (tc_run_) {"]
+    if pragma:
+        head.append(f"    _Pragma(\"{pragma}\")")
+    head.append(f"    for (tc_intp {var} = tc_b0_; {var} < tc_b1_; {var}++) {{")
+    tail = ["    }", "    if (tc_lo_ >= 0) return 0;", "    }", "}"]
+    return head, tail
+
+
+def parallel_kernel(name: str, src: str) -> str:
+    """Wrap a kernel whose source uses ``par_for``: ``name_impl`` (the kernel body with
+    the chunk range), ``name_chunk`` (a ``tc_chunk_fn``) and the public ``name``.
+
+    >>> src = "int k(const tc_arg *args) { return 0; }"
+    >>> parallel_kernel("k", src) == src  # no parallel loop: unchanged
+    True
+    """
+    if "tc_lo_" not in src:
+        return src
+    head = f"int {name}(const tc_arg *args) {{"
+    assert src.startswith(head), "a kernel source starts with its signature"
+    impl = (f"static void {name}_chunk(void *ctx, tc_intp lo, tc_intp hi);\n"
+            f"static int {name}_impl(const tc_arg *args, double *tc_scratch_, tc_intp tc_lo_, "
+            f"tc_intp tc_hi_) {{\n    (void)tc_scratch_;")
+    return (impl + src[len(head):]
+            + f"static void {name}_chunk(void *ctx, tc_intp lo, tc_intp hi) {{\n"
+            f"    const tc_chunk_ctx *c = (const tc_chunk_ctx *)ctx;\n"
+            f"    {name}_impl(c->args, c->scratch, lo, hi);\n}}\n"
+            f"int {name}(const tc_arg *args) {{ return {name}_impl(args, 0, -1, -1); }}\n")

@@ -7,12 +7,11 @@ The kernel
 
 - checks every operand's ndim and shape against the static patterns (a
   non-broadcastable dimension must equal the output's, a broadcastable one must be 1);
-- takes a flat contiguous loop (``#pragma omp simd``) when every operand is
-  C-contiguous or a broadcast scalar;
-- otherwise collapses dimensions that are contiguous for every operand and runs
-  rows: a contiguous inner loop when the inner strides allow, a strided one otherwise;
+- collapses dimensions that are contiguous for every operand (C-contiguous operands
+  make one flat row) and runs rows cut into pieces: a contiguous SIMD loop
+  (``#pragma omp simd``) when the inner strides allow, a strided one otherwise;
   inputs broadcast along the last dimension are loaded once per row;
-- runs the outer loop on OpenMP threads above ``threshold`` elements.
+- spreads the pieces over the thread pool above ``threshold`` elements.
 
 ``elemwise_body(node)`` makes the one-step body of a plain ``Elemwise`` node.
 
@@ -29,7 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorc.backend.c.render.common import C_DTYPES, convert, ctype, libm_suffix, literal
+from tensorc.backend.c.render.common import (C_DTYPES, convert, ctype, libm_suffix, literal,
+                                             par_for, parallel_kernel)
 from tensorc.graph.basic import Apply, Constant
 from tensorc.ops.elemwise_table import BY_NAME
 from tensorc.ops.fused import Body, Ref, Step
@@ -148,71 +148,39 @@ def render_loop(name: str, body: Body, in_bcast: Sequence[Sequence[bool]], *,
         srcd = [body.out_dtype(r) for r in body.outputs]
         return st + [f"{indent}{dest[j]} = {convert(vals[j], srcd[j], out_d[j])};" for j in range(nout)]
 
-    # -- flat contiguous path ---------------------------------------------------------
-    partial = any(any(b) and not all(b) for b in in_bcast)
-    if not partial:
-        cond = _contig_cond(nin, nout, scalar, nd, in_t, out_t)
-        lines.append(f"    if ({cond}) {{")
-        for k in range(nin):
-            if not scalar[k]:
-                lines.append(f"        const {in_t[k]} *restrict p{k} = (const {in_t[k]} *)args[{k}].data;")
-        for j in range(nout):
-            lines.append(f"        {out_t[j]} *restrict q{j} = ({out_t[j]} *)args[{nin + j}].data;")
-        load = [f"c{k}" if scalar[k] else f"p{k}[i]" for k in range(nin)]
-        inner = store(load, [f"q{j}[i]" for j in range(nout)], "            ")
-        lines += _two_way_loop("n", "i", inner, threshold, "        ", simd=True)
-        lines += ["        return 0;", "    }"]
     if nd == 0:
-        lines += ["    return 0;", "}"]
+        load = [f"c{k}" for k in range(nin)]
+        dest = [f"*({out_t[j]} *)args[{nin + j}].data" for j in range(nout)]
+        lines += ["    {"] + store(load, dest, "        ") + ["    }", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
-    lines += _strided(nin, nout, in_bcast, scalar, in_t, out_t, store, threshold)
+    lines += _strided(name, nin, nout, in_bcast, scalar, in_t, out_t, store, threshold)
     lines += ["    return 0;", "}"]
-    return "\n".join(lines) + "\n"
+    return parallel_kernel(name, "\n".join(lines) + "\n")
 
 
-def _contig_cond(nin: int, nout: int, scalar: list[bool], nd: int, in_t: list[str],
-                 out_t: list[str]) -> str:
-    """C condition: every non-scalar operand is C-contiguous."""
-    parts = []
-    types = in_t + out_t
-    for k in range(nin + nout):
-        if k < nin and scalar[k]:
-            continue
-        if nd:
-            parts.append(f"tc_contig(&args[{k}], sizeof({types[k]}))")
-    return " && ".join(parts) or "1"
-
-
-def _two_way_loop(n: str, i: str, inner: list[str], threshold: int, indent: str,
-                  simd: bool) -> list[str]:
-    """The same loop twice: OpenMP-parallel above ``threshold`` iterations, serial below."""
-    simd_kw = " simd" if simd else ""
-    head = f"{indent}    for (tc_intp {i} = 0; {i} < {n}; {i}++) {{"
-    return ([f"{indent}if ({n} >= {threshold}) {{",
-             f"{indent}    _Pragma(\"omp parallel for{simd_kw} schedule(static)\")", head]
-            + ["    " + x for x in inner] + [f"{indent}    }}", f"{indent}}} else {{"]
-            + ([f"{indent}    _Pragma(\"omp simd\")"] if simd else []) + [head]
-            + ["    " + x for x in inner] + [f"{indent}    }}", f"{indent}}}"])
-
-
-def _strided(nin: int, nout: int, in_bcast: Sequence[Sequence[bool]], scalar: list[bool],
-             in_t: list[str], out_t: list[str], store: Any, threshold: int) -> list[str]:
+def _strided(name: str, nin: int, nout: int, in_bcast: Sequence[Sequence[bool]],
+             scalar: list[bool], in_t: list[str], out_t: list[str], store: Any,
+             threshold: int) -> list[str]:
+    """The loop of an elementwise kernel: dimensions collapsed where every operand is
+    contiguous (a C-contiguous call is one row), rows cut into pieces of at least
+    ``_PIECE`` elements, pieces spread over the thread pool; each piece is a unit-stride
+    SIMD loop when the inner strides allow, else a strided loop."""
     nd = len(in_bcast[0]) if in_bcast else 0
     na = nin + nout
     types = in_t + out_t
-    lines = [f"    tc_intp dims[{nd}], st[{na}][{nd}];",
-             f"    int nc = tc_collapse({nd}, {na}, args, shp, bcmask, &dims[0], &st[0][0]);"]
-    masks = []
-    for k in range(na):
-        b = in_bcast[k] if k < nin else [False] * nd
-        masks.append(str(sum(1 << d for d in range(nd) if b[d])))
-    lines.insert(0, f"    static const uint64_t bcmask[{na}] = {{{', '.join(masks)}}};")
+    masks = [str(sum(1 << d for d in range(nd) if (in_bcast[k] if k < nin else [False] * nd)[d]))
+             for k in range(na)]
+    lines = [f"    static const uint64_t bcmask[{na}] = {{{', '.join(masks)}}};",
+             f"    tc_intp dims[{nd}], st[{na}][{nd}];",
+             f"    int nc = tc_collapse({nd}, {na}, args, shp, bcmask, &dims[0], &st[0][0]);",
+             "    tc_intp outer = 1;",
+             "    for (int j = 1; j < nc; j++) outer *= dims[j];",
+             "    const tc_intp inner = dims[0];",
+             f"    const tc_intp npc = (inner + {_PIECE - 1}) / {_PIECE};  /* pieces per row */"]
     hoist = [k < nin and in_bcast[k][nd - 1] for k in range(na)]
-    lines.append("    tc_intp outer = 1;")
-    lines.append("    for (int j = 1; j < nc; j++) outer *= dims[j];")
-    lines.append("    const tc_intp inner = dims[0];")
-    body: list[str] = ["char *b[%d];" % na,
-                       "tc_intp r = o;"]
+    body: list[str] = [f"char *b[{na}];",
+                       "tc_intp r = u / npc;",
+                       "const tc_intp i0 = inner * (u % npc) / npc, i1 = inner * (u % npc + 1) / npc;"]
     body += [f"b[{k}] = args[{k}].data;" for k in range(na)]
     body += ["for (int j = 1; j < nc; j++) {",
              "    const tc_intp ij = r % dims[j];", "    r /= dims[j];"]
@@ -221,26 +189,29 @@ def _strided(nin: int, nout: int, in_bcast: Sequence[Sequence[bool]], scalar: li
     for k in range(nin):
         if hoist[k] and not scalar[k]:
             body.append(f"const {in_t[k]} h{k} = *(const {in_t[k]} *)b[{k}];")
-    unit = [f"st[{k}][0] == sizeof({types[k]})" for k in range(na) if not hoist[k] and not (k < nin and scalar[k])]
-    load_c = [f"c{k}" if scalar[k] else f"h{k}" if hoist[k] else f"((const {in_t[k]} *)b[{k}])[i]"
-              for k in range(nin)]
-    dest_c = [f"(({out_t[j]} *)b[{nin + j}])[i]" for j in range(nout)]
+    unit = [k for k in range(na) if not hoist[k] and not (k < nin and scalar[k])]
+    cond = " && ".join(f"st[{k}][0] == sizeof({types[k]})" for k in unit) or "1"
+    load_c = [f"c{k}" if scalar[k] else f"h{k}" if hoist[k] else f"p{k}[i]" for k in range(nin)]
+    dest_c = [f"p{nin + j}[i]" for j in range(nout)]
     load_s = [f"c{k}" if scalar[k] else f"h{k}" if hoist[k] else
               f"*(const {in_t[k]} *)(b[{k}] + i * st[{k}][0])" for k in range(nin)]
     dest_s = [f"*({out_t[j]} *)(b[{nin + j}] + i * st[{nin + j}][0])" for j in range(nout)]
-    body.append(f"if ({' && '.join(unit) or '1'}) {{")
-    body.append("    _Pragma(\"omp simd\")")
-    body.append("    for (tc_intp i = 0; i < inner; i++) {")
+    body.append(f"if ({cond}) {{")
+    body += [f"    {'const ' if k < nin else ''}{types[k]} *restrict p{k} = "
+             f"({'const ' if k < nin else ''}{types[k]} *)b[{k}];" for k in unit]
+    body += ["    _Pragma(\"omp simd\")", "    for (tc_intp i = i0; i < i1; i++) {"]
     body += store(load_c, dest_c, "        ")
-    body += ["    }", "} else {", "    for (tc_intp i = 0; i < inner; i++) {"]
+    body += ["    }", "} else {", "    for (tc_intp i = i0; i < i1; i++) {"]
     body += store(load_s, dest_s, "        ")
     body += ["    }", "}"]
-    body = ["    " + x for x in body]
-    lines.append(f"    _Pragma(\"omp parallel for schedule(static) if(n >= {threshold} && outer > 1)\")")
-    lines.append("    for (tc_intp o = 0; o < outer; o++) {")
-    lines += body
-    lines.append("    }")
+    head, tail = par_for(name, "u", "outer * npc", "n", threshold)
+    lines += ["    " + x for x in head] + ["        " + x for x in body] + ["    " + x for x in tail]
     return lines
+
+
+#: Elements per piece of a row: rows longer than this are cut so that one long
+#: contiguous loop still spreads over the threads.
+_PIECE = 8192
 
 
 #: Helpers every elementwise kernel uses (emitted once per library, after PREAMBLE).

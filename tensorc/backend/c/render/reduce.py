@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorc.backend.c.render.common import C_DTYPES, convert, ctype
+from tensorc.backend.c.render.common import C_DTYPES, convert, ctype, par_for, parallel_kernel
 from tensorc.backend.c.render.elemwise import body_statements, body_supported, output_exprs
 from tensorc.graph.basic import Apply
 from tensorc.ops.fused import Body
@@ -165,13 +165,15 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
 
     finish = convert("ai" if is_arg else "a", "int64" if is_arg else acc, out)
     # -- flat path: everything reduced, contiguous inputs --------------------------------
-    if not kept and not is_arg:
+    partial = any(any(b) and not all(b) for b in bc)  # such an input is not one flat array
+    if not kept and not is_arg and not partial:
         cond = " && ".join(f"tc_contig(&args[{k}], sizeof({in_t[k]}))" for k in range(nin)
                            if not all(bc[k])) or "1"
         L.append(f"    if ({cond}) {{")
         loads = [f"*(const {in_t[k]} *)args[{k}].data" if all(bc[k]) else
                  f"((const {in_t[k]} *)args[{k}].data)[i]" for k in range(nin)]
-        L += _flat(kind, acc_t, ident, update, value(loads, "                    "), pairwise, threshold)
+        L += _flat(name, kind, acc_t, ident, update, value(loads, "                    "), pairwise,
+                   threshold)
         L.append(f"        *({out_t} *)args[{nin}].data = {finish};")
         L += ["        return 0;", "    }"]
     # -- generic path: one output element at a time ------------------------------------
@@ -217,17 +219,13 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     if pairwise:
         per_out.append("a = tc_casc_total(&cs_);")
     per_out.append(f"*({out_t} *)ob = {finish};")
-    L.append(f"    if (nkeep > 1 && nkeep * nred >= {threshold}) {{")
-    L.append("        _Pragma(\"omp parallel for schedule(static)\")")
-    L.append("        for (tc_intp o = 0; o < nkeep; o++) {")
-    L += ["            " + x for x in per_out]
-    L += ["        }", "    } else {", "        for (tc_intp o = 0; o < nkeep; o++) {"]
-    L += ["            " + x for x in per_out]
-    L += ["        }", "    }", "    return 0;", "}"]
-    return "\n".join(L) + "\n"
+    head, tail = par_for(name, "o", "nkeep", "nkeep * nred", threshold)
+    L += ["    " + x for x in head] + ["            " + x for x in per_out] + ["    " + x for x in tail]
+    L += ["    return 0;", "}"]
+    return parallel_kernel(name, "\n".join(L) + "\n")
 
 
-def _flat(kind: str, acc_t: str, ident: str, update: str, value: list[str], pairwise: bool,
+def _flat(name: str, kind: str, acc_t: str, ident: str, update: str, value: list[str], pairwise: bool,
           threshold: int) -> list[str]:
     """Full reduction over ``nred`` contiguous elements; result in ``a``."""
     if kind in ("maximum", "minimum"):
@@ -237,15 +235,16 @@ def _flat(kind: str, acc_t: str, ident: str, update: str, value: list[str], pair
     red_op = {"add": "+", "mul": "*", "and": "&&", "or": "||"}[kind]
     if not pairwise:
         return ([f"        {acc_t} a = {ident};",
-                 f"        _Pragma(\"omp parallel for simd reduction({red_op}:a) if(nred >= {threshold})\")",
+                 f"        _Pragma(\"omp simd reduction({red_op}:a)\")",
                  "        for (tc_intp i = 0; i < nred; i++) {"] + [x[8:] for x in value]
                 + ["            " + update, "        }"])
-    # blocks of 1024 summed with SIMD, block sums combined pairwise per thread chunk
+    # blocks of 1024 summed with SIMD, block sums combined pairwise per part; parts on threads
+    head, tail = par_for(name, "p", "nparts", "nred", threshold, scratch="parts")
     return ["        const tc_intp nblk = (nred + 1023) / 1024;",
-            "        double parts[256]; int nparts = 1;",
-            f"        if (nred >= {threshold}) nparts = nblk < 256 ? (int)nblk : 256;",
-            "        _Pragma(\"omp parallel for schedule(static) if(nparts > 1)\")",
-            "        for (int p = 0; p < nparts; p++) {",
+            "        double parts_l_[256]; double *parts = tc_scratch_ ? tc_scratch_ : parts_l_;",
+            "        tc_intp nparts = 1;",
+            f"        if (nred >= {threshold}) nparts = nblk < 256 ? nblk : 256;"] + [
+            "        " + x for x in head] + [
             "            const tc_intp lo = nblk * p / nparts, hi = nblk * (p + 1) / nparts;",
             "            tc_casc cs_; cs_.n = 0;",
             "            for (tc_intp blk = lo; blk < hi; blk++) {",
@@ -255,6 +254,6 @@ def _flat(kind: str, acc_t: str, ident: str, update: str, value: list[str], pair
             "                for (tc_intp i = blk * 1024; i < i1; i++) {"] + value + [
             "                    " + update, "                }",
             "                tc_casc_push(&cs_, a);", "            }",
-            "            parts[p] = tc_casc_total(&cs_);", "        }",
+            "            parts[p] = tc_casc_total(&cs_);"] + ["        " + x for x in tail] + [
             f"        {acc_t} a = 0;",
             "        for (int p = 0; p < nparts; p++) a += parts[p];"]

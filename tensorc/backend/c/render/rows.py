@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from tensorc.backend.c.render.common import ctype, libm_suffix
+from tensorc.backend.c.render.common import ctype, libm_suffix, par_for, parallel_kernel
 from tensorc.graph.basic import Apply
 
 
@@ -71,14 +71,10 @@ def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: 
     per_row += ["if (unit) {"] + ["    " + x for x in _row_body(kind, t, f, nin, unit)]
     per_row += ["} else {"] + ["    " + x for x in _row_body(kind, t, f, nin, strided)] + ["}"]
     body = ["    " + x for x in per_row]
-    L += [f"    if (rows > 1 && rows * m >= {threshold}) {{",
-          "        _Pragma(\"omp parallel for schedule(static)\")",
-          "        for (tc_intp row = 0; row < rows; row++) {"]
-    L += ["        " + x for x in body]
-    L += ["        }", "    } else {", "        for (tc_intp row = 0; row < rows; row++) {"]
-    L += ["        " + x for x in body]
-    L += ["        }", "    }", "    return 0;", "}"]
-    return "\n".join(L) + "\n"
+    head, tail = par_for(name, "row", "rows", "rows * m", threshold)
+    L += ["    " + x for x in head] + ["        " + x for x in body] + ["    " + x for x in tail]
+    L += ["    return 0;", "}"]
+    return parallel_kernel(name, "\n".join(L) + "\n")
 
 
 def _row_body(kind: str, t: str, f: str, nin: int, at: Any) -> list[str]:
