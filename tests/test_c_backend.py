@@ -286,3 +286,36 @@ def test_compile_failure_auto_falls_back_to_numpy(broken_compiler, monkeypatch):
         run = build_c_runner(FunctionGraph([x], [x + 42]))
     assert len([w for w in caught if "numpy backend" in str(w.message)]) == 1
     np.testing.assert_array_equal(run([np.ones(2)])[0], np.full(2, 43.0))
+
+
+# -- compile units -------------------------------------------------------------------------
+def test_identical_nodes_share_one_kernel(rng):
+    x, y = T.dvector("x"), T.dvector("y")
+    prog = lower(FunctionGraph([x, y], [T.tanh(x), T.tanh(y)]))
+    assert [s.name for s in prog.kernel_steps] == ["k0", "k0"]
+    assert len(prog.unique_kernels()) == 1 and prog.c_source().count("int k0(") == 1
+    f = tensorc.function([x, y], [T.tanh(x), T.tanh(y)], mode=C)
+    a, b = rng.standard_normal(5), rng.standard_normal(7)
+    got = f(a, b)
+    np.testing.assert_allclose(got[0], np.tanh(a)) and np.testing.assert_allclose(got[1], np.tanh(b))
+
+
+@pytest.mark.parametrize("n_units", [1, 2, 3])
+def test_kernel_groups_cover_all_kernels_in_order(n_units):
+    xs = [T.TensorType("float64", (False,) * (k % 3 + 1))(f"x{k}") for k in range(9)]
+    outs = [T.exp(x) * (k + 1) for k, x in enumerate(xs)]
+    prog = lower(FunctionGraph(xs, outs))
+    groups = prog.kernel_groups(n_units)
+    assert [n for g in groups for n, _ in g] == [n for n, _ in prog.unique_kernels()]
+    assert len(groups) == min(n_units, len(prog.unique_kernels()) // 4)
+
+
+def test_many_kernels_compile_in_several_libraries(rng):
+    from tensorc.backend.c.driver import _cores
+    xs = [T.TensorType("float64", (False,) * (k % 3 + 1))(f"x{k}") for k in range(9)]
+    outs = [T.exp(x) * (k + 1) for k, x in enumerate(xs)]
+    f = tensorc.function(xs, outs, mode=C)
+    assert len(f._runner.libs.libs) == min(2, _cores())
+    vals = [rng.standard_normal((2,) * (k % 3 + 1)) for k in range(9)]
+    for k, (got, v) in enumerate(zip(f(*vals), vals)):
+        np.testing.assert_allclose(got, np.exp(v) * (k + 1))

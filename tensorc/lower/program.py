@@ -33,6 +33,8 @@ from tensorc.graph.basic import Apply, Constant, Variable
 from tensorc.graph.fgraph import FunctionGraph
 
 ShapeFn = Callable[[Sequence[tuple]], list[tuple]]
+_MIN_KERNELS_PER_UNIT = 4  #: below this a second compiler process costs more than it saves
+_PLACEHOLDER = "TCKERNELNAME"  #: kernels are rendered under this name, then named
 
 
 @dataclass
@@ -87,10 +89,31 @@ class Program:
     def kernel_steps(self) -> list[KernelStep]:
         return [s for s in self.steps if isinstance(s, KernelStep)]
 
+    def unique_kernels(self) -> list[tuple[str, str]]:
+        """(name, source) of each distinct kernel, in program order (steps of identical
+        nodes share one kernel)."""
+        seen: dict[str, str] = {}
+        for s in self.kernel_steps:
+            seen.setdefault(s.name, s.source)
+        return list(seen.items())
+
+    def kernel_groups(self, n: int) -> list[list[tuple[str, str]]]:
+        """The distinct kernels cut into at most ``n`` runs of consecutive kernels with
+        about the same amount of source (one translation unit each: compiled side by side)."""
+        kernels = self.unique_kernels()
+        n = max(1, min(n, len(kernels) // _MIN_KERNELS_PER_UNIT))
+        total = sum(len(src) for _, src in kernels)
+        groups: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+        done = 0
+        for name, src in kernels:
+            groups[min(n - 1, done * n // max(total, 1))].append((name, src))
+            done += len(src)
+        return [g for g in groups if g]
+
     def c_source(self) -> str:
         """All kernels of the program in one C translation unit."""
         from tensorc.backend.c.render import library_source
-        return library_source([(s.name, s.source) for s in self.kernel_steps])
+        return library_source(self.unique_kernels())
 
     def __str__(self) -> str:
         lines = [f"Program: {self.n_inputs} inputs, {len(self.steps)} steps "
@@ -128,14 +151,16 @@ def lower(fgraph: FunctionGraph, *, threshold: int | None = None) -> Program:
     for v in fgraph.inputs:
         add(v)
     steps: list[Step] = []
+    names: dict[str, str] = {}  # source under the placeholder name -> kernel name
     for k, node in enumerate(nodes):
         outs = tuple(add(v) for v in node.outputs)
-        name = f"k{k}"
-        rendered = render_node(node, name, thr)
+        rendered = render_node(node, _PLACEHOLDER, thr)
         if rendered is None:
             steps.append(NumpyStep(node, k, tuple(add(v) for v in node.inputs), outs))
             continue
-        src, kernel_inputs, shape_fn, inplace = rendered
+        generic, kernel_inputs, shape_fn, inplace = rendered
+        name = names.setdefault(generic, f"k{k}")
+        src = generic.replace(_PLACEHOLDER, name)
         ins = tuple(add(v) for v in kernel_inputs)
         steps.append(KernelStep(node, k, name, src, ins, outs, shape_fn, inplace,
                                 tuple(add(v) for v in node.inputs), tuple(kernel_inputs)))

@@ -51,16 +51,55 @@ def c_backend_available() -> bool:
     return _available(config.cxx, config.cache_dir)
 
 
-def load_program(prog: Program) -> Any:
-    """Compile (or fetch from the cache) the library holding ``prog``'s kernels."""
+class ProgramLibs:
+    """The libraries holding one program's kernels (one per translation unit)."""
+
+    def __init__(self, libs: list[Any], owner: dict[str, int]) -> None:
+        self.libs = libs
+        self._owner = owner
+
+    def kernel(self, name: str) -> Any:
+        """The function pointer of kernel ``name``."""
+        return self.libs[self._owner[name]].kernel(name)
+
+    @property
+    def compiled(self) -> bool:
+        """True when building the program ran the compiler (a cache miss)."""
+        return any(lib.compiled for lib in self.libs)
+
+
+def load_program(prog: Program) -> ProgramLibs:
+    """Compile (or fetch from the cache) the libraries holding ``prog``'s kernels.
+
+    A program with many kernels is cut into one translation unit per core, compiled
+    side by side (the compiler runs outside the GIL).
+    """
     from tensorc.backend.c.cache import get_library
-    source = prog.c_source()
-    hint = "_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps}))[:60] or "fn"
-    lib = get_library(source, name_hint=hint)
+    from tensorc.backend.c.render import library_source
+    groups = prog.kernel_groups(_cores())
+    sources = [library_source(g) for g in groups]
+    hints = ["_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps
+                              if s.name in {n for n, _ in g}}))[:60] or "fn" for g in groups]
+    if len(sources) == 1:
+        libs = [get_library(sources[0], name_hint=hints[0])]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(len(sources)) as pool:
+            libs = list(pool.map(lambda a: get_library(a[0], name_hint=a[1]), zip(sources, hints)))
     if config.debug >= 2:
-        print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
-              f"[tensorc] source {lib.source_path}:\n{source}", file=sys.stderr)
-    return lib
+        for lib, source in zip(libs, sources):
+            print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
+                  f"[tensorc] source {lib.source_path}:\n{source}", file=sys.stderr)
+    return ProgramLibs(libs, {name: k for k, g in enumerate(groups) for name, _ in g})
+
+
+@functools.lru_cache(maxsize=1)
+def _cores() -> int:
+    import os
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozenset(),
@@ -84,6 +123,7 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
             return build_numpy_runner(fgraph, profile=profile)
     run = make_runner(prog, lib, profile)
     run.program = prog  # type: ignore[attr-defined]
+    run.libs = lib  # type: ignore[attr-defined]
     run.nodes = prog.nodes  # type: ignore[attr-defined]
     return run
 
