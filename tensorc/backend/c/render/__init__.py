@@ -38,7 +38,7 @@ def broadcast_shape_fn(bcast: Sequence[Sequence[bool]], nout: int) -> Callable[[
 
 def render_node(node: Apply, name: str, threshold: int) -> Rendered | None:
     """The C kernel of ``node``: (source, kernel inputs, shape function, inplace map), or None."""
-    from tensorc.backend.c.render import elemwise, reduce, rows
+    from tensorc.backend.c.render import elemwise, indexing, reduce, rows
     from tensorc.ops.elemwise import Elemwise
     from tensorc.ops.fused import FusedElemwise
     op = node.op
@@ -56,7 +56,7 @@ def render_node(node: Apply, name: str, threshold: int) -> Rendered | None:
             return None
         src = elemwise.render_loop(name, body, bc, threshold=threshold)
         return src, kept, broadcast_shape_fn(bc, len(body.outputs)), inplace
-    for renderer in (reduce.render_reduce_node, rows.render_rows_node):
+    for renderer in (reduce.render_reduce_node, rows.render_rows_node, indexing.render_indexing_node):
         out = renderer(node, name, threshold)
         if out is not None:
             return out
