@@ -151,15 +151,16 @@ def test_round_is_half_to_even_by_default(mode):
     np.testing.assert_array_equal(away, [1, 2, 3, -1, -3])
 
 
-@pytest.mark.parametrize("name", ["erf", "erfc", "gammaln", "psi"])
+@pytest.mark.parametrize("name", ["erf", "erfc", "gammaln", "psi", "tri_gamma"])
 def test_special_functions_without_scipy_match_scipy(name, monkeypatch):
     """tensorc depends on numpy only: the pure-Python fallbacks must match scipy."""
     special = pytest.importorskip("scipy.special")
     from tensorc.ops import scalar_math
     x = np.concatenate([np.linspace(-7.5, 9.5, 301), [0.0, -0.0, 1e-8, 50.0, np.inf, -np.inf, np.nan]])
-    if name in ("gammaln", "psi"):
+    if name in ("gammaln", "psi", "tri_gamma"):
         x = x[(x > 0) | ~np.isclose(x, np.round(x))]  # poles at non-positive integers
     monkeypatch.setattr(scalar_math, "_scipy_special", lambda: None)
     got = getattr(scalar_math, name)(x)
     with np.errstate(all="ignore"):
-        np.testing.assert_allclose(got, getattr(special, name)(x), rtol=1e-12, atol=1e-14, equal_nan=True)
+        ref = special.polygamma(1, x) if name == "tri_gamma" else getattr(special, name)(x)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14, equal_nan=True)

@@ -9,7 +9,7 @@ fallbacks (accurate to a few ulps in float64) keep tensorc dependent on numpy on
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -76,23 +76,53 @@ def _digamma(v: float) -> float:
     return acc + math.log(v) - 0.5 * inv - series
 
 
-def _special(name: str, fallback: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
-    """``scipy.special.<name>`` on float data, or ``fallback`` applied element by element."""
+def _special(name: str, fallback: Callable[[Any], Any], *, vectorized: bool = False,
+             scipy_fn: Callable[[Any], Callable[[np.ndarray], np.ndarray]] | None = None,
+             ) -> Callable[[np.ndarray], np.ndarray]:
+    """A numpy-semantics special function: scipy's (``scipy_fn(scipy.special)``, default
+    ``scipy.special.<name>``) when scipy is importable, else ``fallback`` — applied to each
+    element, or with ``vectorized=True`` to the whole float64 array."""
     def fn(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
+        x = x.astype(_float_dtype(x), copy=False)
         sp = _scipy_special()
         if sp is not None:
-            return getattr(sp, name)(x.astype(_float_dtype(x), copy=False))
+            return (scipy_fn(sp) if scipy_fn is not None else getattr(sp, name))(x)
+        if vectorized:
+            with np.errstate(all="ignore"):
+                return np.asarray(fallback(x.astype("float64"))).astype(x.dtype, copy=False)
         return _vectorize(fallback, x)
     fn.__name__ = name
-    fn.__doc__ = f"numpy-semantics ``{name}`` (scipy when importable, else a pure-Python fallback)."
+    fn.__doc__ = f"numpy-semantics ``{name}`` (scipy when importable, else a numpy fallback)."
     return fn
+
+
+def _trigamma(v: float) -> float:
+    """Trigamma by reflection, recurrence up to 10 and the asymptotic series."""
+    if math.isnan(v) or v == -math.inf:
+        return math.nan
+    if v == math.inf:
+        return 0.0
+    if v <= 0 and v == math.floor(v):
+        return math.inf
+    if v < 0:
+        return -_trigamma(1.0 - v) + (math.pi / math.sin(math.pi * v)) ** 2
+    acc = 0.0
+    while v < 10.0:
+        acc += 1.0 / (v * v)
+        v += 1.0
+    inv = 1.0 / v
+    inv2 = inv * inv
+    series = inv * (1 + inv / 2 + inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 * (
+        1 / 30 - inv2 * 5 / 66)))))
+    return acc + series
 
 
 erf = _special("erf", math.erf)
 erfc = _special("erfc", math.erfc)
 gammaln = _special("gammaln", _lgamma)
 psi = _special("psi", _digamma)
+tri_gamma = _special("tri_gamma", _trigamma, scipy_fn=lambda sp: lambda x: sp.polygamma(1, x))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

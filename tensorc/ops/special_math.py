@@ -11,14 +11,9 @@ import math
 
 import numpy as np
 
-from tensorc.ops.scalar_math import _float_dtype, _scipy_special, _vectorize, erf, erfc
+from tensorc.ops.scalar_math import _special, erf, erfc
 
-_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
-
-
-def _as_float(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    return x.astype(_float_dtype(x), copy=False)
+SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 
 
 def _erfinv_fallback(y: np.ndarray) -> np.ndarray:
@@ -35,32 +30,8 @@ def _erfinv_fallback(y: np.ndarray) -> np.ndarray:
     return np.where((np.abs(y64) > 1) | np.isnan(y64), np.nan, x)
 
 
-def erfinv(x: np.ndarray) -> np.ndarray:
-    """Inverse error function: ``erf(erfinv(y)) == y`` on [-1, 1]."""
-    x = _as_float(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.erfinv(x)
-    return _erfinv_fallback(x).astype(x.dtype)
-
-
-def erfcinv(x: np.ndarray) -> np.ndarray:
-    """Inverse complementary error function on [0, 2]."""
-    x = _as_float(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.erfcinv(x)
-    return _erfinv_fallback(1.0 - np.asarray(x, dtype="float64")).astype(x.dtype)
-
-
-def erfcx(x: np.ndarray) -> np.ndarray:
-    """Scaled complementary error function ``exp(x**2) * erfc(x)``."""
-    x = _as_float(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.erfcx(x)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return (np.exp(np.square(x.astype("float64"))) * erfc(x.astype("float64"))).astype(x.dtype)
+def _erfcx_fallback(x: np.ndarray) -> np.ndarray:
+    return np.exp(np.square(x)) * erfc(x)
 
 
 def _gamma1(v: float) -> float:
@@ -72,13 +43,7 @@ def _gamma1(v: float) -> float:
         return math.inf
 
 
-def gamma(x: np.ndarray) -> np.ndarray:
-    """The gamma function."""
-    x = _as_float(x)
-    sp = _scipy_special()
-    if sp is not None:
-        return sp.gamma(x)
-    return _vectorize(_gamma1, x)
-
-
-SQRT_PI_OVER_2 = _SQRT_PI_OVER_2
+erfinv = _special("erfinv", _erfinv_fallback, vectorized=True)
+erfcinv = _special("erfcinv", lambda y: _erfinv_fallback(1.0 - y), vectorized=True)
+erfcx = _special("erfcx", _erfcx_fallback, vectorized=True)
+gamma = _special("gamma", _gamma1)
