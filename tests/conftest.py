@@ -30,8 +30,14 @@ BACKENDS = _available_backends()
 
 @pytest.fixture(autouse=True, scope="session")
 def _temporary_cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    """Every test session compiles into its own private cache directory."""
-    path = tmp_path_factory.mktemp("tensorc-cache")
+    """Every test session compiles into its own private cache directory, shared by the
+    xdist workers of the session (the cache is multi-process safe), so a kernel is
+    compiled once per session, not once per worker."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.mktemp("tensorc-cache")
+    else:  # the workers' base temp dirs share a parent that is unique to the session
+        path = tmp_path_factory.getbasetemp().parent / "tensorc-cache"
+        path.mkdir(mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
     old = config.cache_dir
     config.cache_dir = str(path)
