@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from typing import Any
 
 from tensorc.graph.basic import Constant, Variable, io_toposort
@@ -155,6 +154,7 @@ def render_dot(text: str, format: str, outfile: str | None = None) -> bytes:
             saved = f"; the DOT text was saved to {saved}"
         raise GraphvizNotFoundError(f"pydotprint: cannot render format {format!r}: Graphviz's 'dot' "
                                     f"executable is not on PATH; {INSTALL_HINT}{saved}")
+    import subprocess  # only when rendering (its import costs ~5 ms of `import tensorc`)
     proc = subprocess.run([exe, f"-T{format}"], input=text.encode("utf-8"), capture_output=True,
                           timeout=120)
     if proc.returncode != 0:
