@@ -184,6 +184,15 @@ def get_library(source: str, *, name_hint: str = "kernel") -> LoadedLib:
     :class:`~tensorc.backend.c.errors.CacheError` when the cache directory
     cannot be trusted.
     """
+    return _get(source, name_hint, compile_missing=True)  # type: ignore[return-value]
+
+
+def lookup_library(source: str, *, name_hint: str = "kernel") -> LoadedLib | None:
+    """Like :func:`get_library`, but None instead of compiling on a miss."""
+    return _get(source, name_hint, compile_missing=False)
+
+
+def _get(source: str, name_hint: str, compile_missing: bool) -> LoadedLib | None:
     memo_key = (config.cache_dir, config.cxx, config.cflags, config.openmp, source)
     lib = _MEMO.get(memo_key)
     if lib is not None:
@@ -196,6 +205,8 @@ def get_library(source: str, *, name_hint: str = "kernel") -> LoadedLib:
     base = os.path.join(shard, key)
     compiled = False
     handle = _try_load(base, key)
+    if handle is None and not compile_missing:
+        return None
     if handle is None:
         with _key_lock(base + ".lock"):
             handle = _try_load(base, key)  # another process may have built it meanwhile

@@ -19,11 +19,8 @@ import functools
 import hashlib
 import json
 import os
-import shlex
 import shutil
-import subprocess
-import tempfile
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tensorc.backend.c import cpu, paths
 from tensorc.backend.c.errors import CompileError
@@ -84,12 +81,18 @@ def _identity(path: str) -> str:
     return hashlib.sha256(f"{path}|{real}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
 
 
-def _run(cmd: Sequence[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+if TYPE_CHECKING:
+    import subprocess
+
+
+def _run(cmd: Sequence[str], cwd: str | None = None) -> "subprocess.CompletedProcess[str]":
+    import subprocess  # not imported on the warm path (cached kernels): ~5 ms
     return subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, check=False)
 
 
 def _probe_compile(cc: str, source: str, extra: Sequence[str]) -> tuple[bool, str]:
+    import tempfile
     with tempfile.TemporaryDirectory(prefix="tensorc-probe-") as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w", encoding="utf-8") as fh:
@@ -164,7 +167,9 @@ def compiler_flags(info: CompilerInfo | None = None) -> list[str]:
     if cpu.has_avx512f():
         flags.append("-mprefer-vector-width=512")
     flags.append("-I" + paths.csrc_dir())
-    flags.extend(shlex.split(config.cflags))
+    if config.cflags:
+        import shlex
+        flags.extend(shlex.split(config.cflags))
     return flags
 
 
@@ -200,6 +205,7 @@ def compile_library(source_path: str, output_path: str, *,
     """
     info = info or require_compiler()
     flags = list(flags) if flags is not None else compiler_flags(info)
+    import tempfile
     directory = os.path.dirname(os.path.abspath(output_path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(output_path) + ".tmp.")
     os.close(fd)

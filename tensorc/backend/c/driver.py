@@ -74,18 +74,22 @@ def load_program(prog: Program) -> ProgramLibs:
     A program with many kernels is cut into one translation unit per core, compiled
     side by side (the compiler runs outside the GIL).
     """
-    from tensorc.backend.c.cache import get_library
+    from tensorc.backend.c.cache import get_library, lookup_library
     from tensorc.backend.c.render import library_source
     groups = prog.kernel_groups(_cores())
     sources = [library_source(g) for g in groups]
     hints = ["_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps
                               if s.name in {n for n, _ in g}}))[:60] or "fn" for g in groups]
-    if len(sources) == 1:
-        libs = [get_library(sources[0], name_hint=hints[0])]
-    else:
+    libs = [lookup_library(src, name_hint=h) for src, h in zip(sources, hints)]
+    missing = [k for k, lib in enumerate(libs) if lib is None]
+    if len(missing) == 1:
+        libs[missing[0]] = get_library(sources[missing[0]], name_hint=hints[missing[0]])
+    elif missing:
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(len(sources)) as pool:
-            libs = list(pool.map(lambda a: get_library(a[0], name_hint=a[1]), zip(sources, hints)))
+        with ThreadPoolExecutor(len(missing)) as pool:
+            built = pool.map(lambda k: get_library(sources[k], name_hint=hints[k]), missing)
+            for k, lib in zip(missing, built):
+                libs[k] = lib
     if config.debug >= 2:
         for lib, source in zip(libs, sources):
             print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
