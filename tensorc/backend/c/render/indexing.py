@@ -215,15 +215,24 @@ def position_lines(p: int, ntab: int, extra: Sequence[tuple[str, str]] = ()) -> 
 def read_index_lines(spec: Sequence[tuple[str, int]], first: int, arr: str, ptr: str,
                      on_bad: str) -> list[str]:
     """C lines reading index t of position j (offsets ``io<t>``), wrapping negatives and
-    checking the range against ``X``'s dim t; ``ptr`` advances by ``arr``'s strides."""
+    checking the range against ``X``'s dim t; ``ptr`` advances by ``arr``'s strides.
+    Uses the loop-invariant locals of ``index_locals``."""
     lines: list[str] = []
     for t, (dt, _) in enumerate(spec):
-        lines.append(f"{{ tc_int64 i_ = (tc_int64)*(const {ctype(dt)} *)(args[{first + t}].data + io{t});")
+        lines.append(f"{{ tc_int64 i_ = (tc_int64)*(const {ctype(dt)} *)(ib{t} + io{t});")
         if np.dtype(dt).kind == "i":
-            lines.append(f"  if (i_ < 0) i_ += X->shape[{t}];")
-        lines += [f"  if ((uint64_t)i_ >= (uint64_t)X->shape[{t}]) {{ {on_bad} }}",
-                  f"  {ptr} += i_ * {arr}->strides[{t}]; }}"]
+            lines.append(f"  if (i_ < 0) i_ += xn{t};")
+        lines += [f"  if ((uint64_t)i_ >= (uint64_t)xn{t}) {{ {on_bad} }}",
+                  f"  {ptr} += i_ * xs{t}; }}"]
     return lines
+
+
+def index_locals(spec: Sequence[tuple[str, int]], first: int, arr: str) -> list[str]:
+    """Loop invariants of ``read_index_lines`` in locals (stores through the output
+    pointer could otherwise alias the operand table and force reloads)."""
+    return [f"const char *const ib{t} = args[{first + t}].data; "
+            f"const tc_intp xn{t} = X->shape[{t}], xs{t} = {arr}->strides[{t}];"
+            for t in range(len(spec))]
 
 
 def nested(dims: Sequence[tuple[str, str]], ptrs: Sequence[tuple[str, str, Sequence[str]]],
@@ -266,12 +275,17 @@ def render_gather(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int]
              "if (n == 0) return 0;",
              f"const int unit = tc_ix_contig(X, {k}, sizeof({t})) && tc_ix_contig(O, {p}, sizeof({t}));",
              "(void)unit;"]
+    body += index_locals(spec, 1, "X")
+    body += [f"tc_intp OS[{max(p, 1)}];", f"for (int d = 0; d < {p}; d++) OS[d] = O->strides[d];",
+             "const char *const xd = X->data; char *const od = O->data;", "int bad_ = 0;"]
     head, tail = par_for(name, "j", "n", "n * (M > 0 ? M : 1)", threshold, scratch="tc_err_")
-    loop = ["const char *src = X->data;"]
-    loop += position_lines(p, k, [("oo", "O->strides")])
-    loop += read_index_lines(spec, 1, "X", "src", "const double one_ = 1.0; "
-                             "__atomic_store(tc_err_, &one_, __ATOMIC_RELAXED); continue;")
-    loop.append("char *dst = O->data + oo;")
+    # an out-of-range position is skipped and flagged; the flag is published after the loop
+    tail = tail[:1] + ["    if (bad_) { const double one_ = 1.0; "
+                       "__atomic_store(tc_err_, &one_, __ATOMIC_RELAXED); }"] + tail[1:]
+    loop = ["const char *src = xd;"]
+    loop += position_lines(p, k, [("oo", "OS")])
+    loop += read_index_lines(spec, 1, "X", "src", "bad_ = 1; continue;")
+    loop.append("char *dst = od + oo;")
     if q == 0:
         loop.append(f"*({t} *)dst = *(const {t} *)src;")
     else:
@@ -316,6 +330,7 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
              f"for (int d = 0; d < {q}; d++) M *= X->shape[{k} + d];",
              f"for (int d = 0; d < {k}; d++) R *= X->shape[d];",
              "if (tc_lo_ < 0) for (tc_intp j = 0; j < n; j++) {  /* validate before writing */"]
+    body[-1:-1] = index_locals(spec, 2, "X")
     body += ["    " + s for s in position_lines(p, k)]
     body += ["    tc_intp chk_ = 0; (void)chk_;"]
     body += ["    " + s for s in read_index_lines(spec, 2, "X", "chk_", "return TC_ERROR(TC_ERR_SHAPE, 2);")]
@@ -349,11 +364,13 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
                  f"(size_t)(hi - lo) * sizeof({t}));",
                  "}"]
     upd = lambda d, v: update_stmt(dtype, set_instead_of_inc, d, v)  # noqa: E731
-    loop += ["for (tc_intp j = 0; j < n; j++) {"]
+    loop += index_locals(spec, 2, "O")
+    loop += ["char *const od = O->data; const char *const yd = Y->data;",
+             "for (tc_intp j = 0; j < n; j++) {"]
     inner = position_lines(p, k, [("yo", "YS")])
-    inner += ["char *dst = O->data;"]
+    inner += ["char *dst = od;"]
     inner += read_index_lines(spec, 2, "O", "dst", "continue;")
-    inner += ["const char *ys = Y->data + yo;"]
+    inner += ["const char *ys = yd + yo;"]
     if q == 0:
         inner.append(upd(f"*({t} *)dst", f"*(const {t} *)ys"))
     else:
