@@ -319,3 +319,43 @@ def test_many_kernels_compile_in_several_libraries(rng):
     vals = [rng.standard_normal((2,) * (k % 3 + 1)) for k in range(9)]
     for k, (got, v) in enumerate(zip(f(*vals), vals)):
         np.testing.assert_allclose(got, np.exp(v) * (k + 1))
+
+
+# -- buffer recycling across calls -----------------------------------------------------------
+def test_shared_updates_alternate_buffers_without_overwriting_held_values(rng):
+    x = T.dmatrix("x")
+    W = tensorc.shared(rng.standard_normal((6, 4)), name="W")
+    h = T.tanh(T.dot(x, W))
+    f = tensorc.function([x], T.dot(h, W.T), updates=[(W, W - 0.1 * T.dot(x.T, h))], mode=C)
+    xv = rng.standard_normal((5, 6))
+    w_ref = W.get_value()
+    held, held_copies, outs = [], [], []
+    for _ in range(5):
+        w_before = W.get_value(borrow=True)
+        held.append(w_before)
+        held_copies.append(w_before.copy())
+        out = f(xv)
+        hv = np.tanh(xv @ w_ref)
+        np.testing.assert_allclose(out, hv @ w_ref.T, rtol=1e-12)
+        w_ref = w_ref - 0.1 * xv.T @ hv
+        np.testing.assert_allclose(W.get_value(), w_ref, rtol=1e-12)
+        outs.append((out, out.copy()))
+    for a, copy in zip(held, held_copies):  # values the caller still holds were never reused
+        np.testing.assert_array_equal(a, copy)
+    for a, copy in outs:
+        np.testing.assert_array_equal(a, copy)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("float64", "float32"), ("int64", "float64")])
+def test_dot_steps_match_numpy_for_mixed_dtypes(dtypes, rng):
+    a, b = T.matrix("a", dtype=dtypes[0]), T.matrix("b", dtype=dtypes[1])
+    f = tensorc.function([a, b], T.dot(a, b) + 1, mode=C)
+    av = (rng.standard_normal((3, 4)) * 3).astype(dtypes[0])
+    bv = rng.standard_normal((4, 2)).astype(dtypes[1])
+    for _ in range(3):
+        got = f(av, bv)
+        want = np.dot(av, bv) + 1
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(3, 2\)|shape"):
+        f(av, bv[:3])

@@ -192,7 +192,22 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
     template: list[Any] = [None] * len(prog.slot_vars)
     for s, v in prog.constants.items():
         template[s] = v
-    bufs: list[Any] = [None] * len(template)
+    bufs: list[list[Any]] = [[] for _ in template]
+
+    def take(o: int, shp: tuple, dt: Any) -> np.ndarray:
+        """A buffer for slot ``o`` nobody else holds (a returned array, or one that became a
+        shared variable's value, is skipped); at most ``_BUFFERS_PER_SLOT`` are kept, so the
+        ``W = W - lr * g`` pattern alternates between two buffers without allocating."""
+        pool = bufs[o]
+        for b in pool:
+            if _getrefcount(b) == 3 and b.shape == shp:  # pool, b, the call's argument
+                return b
+        b = np.empty(shp, dt)
+        if len(pool) < _BUFFERS_PER_SLOT:
+            pool.append(b)
+        else:
+            pool[len(pool) - 1] = b
+        return b
     plan: list[tuple[bool, Any]] = []
     pending: list[KernelStep] = []
     for step in prog.steps:
@@ -210,6 +225,7 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
     n_in = prog.n_inputs
     out_slots = prog.outputs
     has_numpy = any(not is_k for is_k, _ in plan)
+    matmuls = _matmul_steps(prog)
 
     def run_segment(seg: _Segment, storage: list[Any]) -> None:
         for k, (shape_fn, ins, outs, dts, inpl) in enumerate(seg.allocs):
@@ -221,17 +237,21 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
                 if inpl and o in inpl:
                     storage[o] = storage[inpl[o]]
                     continue
-                b = bufs[o]
-                if b is not None and _getrefcount(b) == 3 and b.shape == shp:
-                    storage[o] = b
-                else:
-                    storage[o] = bufs[o] = np.empty(shp, dt)
+                storage[o] = take(o, shp, dt)
         try:
             seg.kprog([storage[s] for s in seg.slots])
         except KernelError as err:
             raise seg.error(err, storage) from None
 
     def run_numpy(step: NumpyStep, storage: list[Any]) -> None:
+        if step.index in matmuls:
+            a, b = storage[step.inputs[0]], storage[step.inputs[1]]
+            dt = matmuls[step.index]
+            if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == dt == b.dtype \
+                    and a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]:
+                o = step.outputs[0]
+                storage[o] = np.matmul(a, b, out=take(o, (a.shape[0], b.shape[1]), dt))
+                return
         results = step.node.op.perform(step.node, [storage[i] for i in step.inputs])
         for o, r in zip(step.outputs, results):
             storage[o] = r
@@ -264,6 +284,21 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
                     profile[k] = profile.get(k, 0.0) + time.perf_counter() - t0
         return [storage[s] for s in out_slots]
     return run
+
+
+_BUFFERS_PER_SLOT = 2
+
+
+def _matmul_steps(prog: Program) -> dict[int, np.dtype]:
+    """Index -> output dtype of the matrix-matrix ``Dot`` steps: they run as ``np.matmul``
+    into a recycled buffer (a fresh BLAS output costs page faults on every call)."""
+    from tensorc.ops.blas import Dot
+    out = {}
+    for s in prog.steps:
+        if isinstance(s, NumpyStep) and type(s.node.op) is Dot and len(s.inputs) == 2 \
+                and all(v.type.ndim == 2 for v in s.node.inputs):
+            out[s.index] = np.dtype(s.node.outputs[0].type.dtype)
+    return out
 
 
 def _single_kernel_runner(seg: _Segment, prog: Program) -> Runner | None:
