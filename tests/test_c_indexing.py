@@ -318,8 +318,8 @@ def test_threaded_paths_match_numpy(set_instead_of_inc: bool, rng: np.random.Gen
     fn = T.set_subtensor if set_instead_of_inc else T.inc_subtensor
     z = T.fvector("z")
     f = tensorc.function([x, y, iv, z], [x[iv], fn(x[iv], y), fn(x[::3, 5:], y[:17, 5:]),
-                                         fn(z[iv], 1.0)], mode=cmode())
-    assert len(kernel_ops(f)) == 4
+                                         fn(z[iv], 1.0), fn(x[:, :7][iv], y[:, :7])], mode=cmode())
+    assert len(kernel_ops(f)) == 5
     xv = rng.standard_normal((50, 4096)).astype("float32")
     idx = rng.integers(-50, 50, size=700)
     yv = rng.standard_normal((700, 4096)).astype("float32")
@@ -334,6 +334,8 @@ def test_threaded_paths_match_numpy(set_instead_of_inc: bool, rng: np.random.Gen
         ref[::3, 5:] += yv[:17, 5:]
     np.testing.assert_array_equal(got[2], ref)
     np.testing.assert_array_equal(got[3], scatter_reference(zv, [idx], np.float32(1), set_instead_of_inc))
+    # small strided rows: one range of destination rows per thread
+    np.testing.assert_array_equal(got[4], scatter_reference(xv[:, :7], [idx], yv[:, :7], set_instead_of_inc))
 
 
 @functools.lru_cache(maxsize=None)

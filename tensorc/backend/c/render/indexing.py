@@ -12,8 +12,10 @@ inplace/set flags, never on sizes:
   ``x[i, ...]`` (a flat copy when rows are contiguous, nested strided loops otherwise);
 - a scatter validates every index first (so nothing is written on an error), copies
   ``x`` into the output unless inplace, then walks the index positions *in order* so
-  repeated indices accumulate (``np.add.at``) or the last write wins (``x[i] = y``);
-  only disjoint column blocks of contiguous rows run in parallel, never positions;
+  repeated indices accumulate (``np.add.at``) or the last write wins (``x[i] = y``).
+  Threads never split the positions: each owns either a block of columns of
+  contiguous rows, or a range of destination rows (it scans every position and keeps
+  those landing in its range), so each element sees its updates in numpy's order;
 - an ``IncSubtensor`` computes each slice with CPython's rules, copies ``x`` and updates
   the region (distinct elements, so its outer dimension may run in parallel).
 
@@ -78,6 +80,17 @@ static void tc_ix_copy_all(const tc_arg *dst, const tc_arg *src, tc_intp sz) {
         return;
     }
     tc_ix_copy_nd(dst->data, dst->strides, src->data, src->strides, dst->shape, dst->ndim, sz);
+}
+/* rows [lo, hi) of src (dim 0) copied into dst */
+static void tc_ix_copy_rows(const tc_arg *dst, const tc_arg *src, tc_intp lo, tc_intp hi, tc_intp sz) {
+    if (dst->data == src->data || hi <= lo) return;
+    tc_intp shape[64], row = sz;
+    for (int d = 0; d < dst->ndim && d < 64; d++) { shape[d] = dst->shape[d]; if (d) row *= shape[d]; }
+    shape[0] = hi - lo;
+    char *d0 = dst->data + lo * dst->strides[0];
+    const char *s0 = src->data + lo * src->strides[0];
+    if (tc_ix_contig(dst, 0, sz) && tc_ix_contig(src, 0, sz)) { if (row) memcpy(d0, s0, (size_t)(row * (hi - lo))); }
+    else tc_ix_copy_nd(d0, dst->strides, s0, src->strides, shape, dst->ndim, sz);
 }
 /* CPython's slice adjustment (PySlice_AdjustIndices): the length, *first = start */
 static inline tc_intp tc_ix_slice(tc_intp n, int has_start, tc_intp start, int has_stop,
@@ -213,15 +226,18 @@ def position_lines(p: int, ntab: int, extra: Sequence[tuple[str, str]] = ()) -> 
 
 
 def read_index_lines(spec: Sequence[tuple[str, int]], first: int, arr: str, ptr: str,
-                     on_bad: str) -> list[str]:
+                     on_bad: str, row_range: tuple[str, str] | None = None) -> list[str]:
     """C lines reading index t of position j (offsets ``io<t>``), wrapping negatives and
     checking the range against ``X``'s dim t; ``ptr`` advances by ``arr``'s strides.
+    ``row_range`` (lo, hi): skip positions whose first index is outside [lo, hi).
     Uses the loop-invariant locals of ``index_locals``."""
     lines: list[str] = []
     for t, (dt, _) in enumerate(spec):
         lines.append(f"{{ tc_int64 i_ = (tc_int64)*(const {ctype(dt)} *)(ib{t} + io{t});")
         if np.dtype(dt).kind == "i":
             lines.append(f"  if (i_ < 0) i_ += xn{t};")
+        if t == 0 and row_range is not None:
+            lines.append(f"  if (i_ < {row_range[0]} || i_ >= {row_range[1]}) continue;")
         lines += [f"  if ((uint64_t)i_ >= (uint64_t)xn{t}) {{ {on_bad} }}",
                   f"  {ptr} += i_ * xs{t}; }}"]
     return lines
@@ -329,7 +345,7 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
              "tc_intp M = 1, R = 1;",
              f"for (int d = 0; d < {q}; d++) M *= X->shape[{k} + d];",
              f"for (int d = 0; d < {k}; d++) R *= X->shape[d];",
-             "if (tc_lo_ < 0) for (tc_intp j = 0; j < n; j++) {  /* validate before writing */"]
+             "if (tc_mode_ == 0) for (tc_intp j = 0; j < n; j++) {  /* validate before writing */"]
     body[-1:-1] = index_locals(spec, 2, "X")
     body += ["    " + s for s in position_lines(p, k)]
     body += ["    tc_intp chk_ = 0; (void)chk_;"]
@@ -350,12 +366,22 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
              "if (nb < 1) nb = 1;",
              "const tc_intp B = (M + nb - 1) / nb;",
              "(void)B; (void)R;"]
+    # threads: disjoint column blocks of contiguous rows (nb > 1), else one range of
+    # destination rows per thread (each scans all positions, keeps those in its range)
+    body += ["const tc_intp N0 = X->shape[0], work = (n + R) * M;",
+             "const int cols = nb > 1;",
+             f"if (tc_mode_ == 0 && work >= {threshold} && tc_parallel_hook) {{",
+             "    tc_chunk_ctx ctx_ = {args, 0};",
+             f"    if (cols && !tc_parallel_hook({name}_cols, &ctx_, nb, work)) return 0;",
+             f"    if (!cols && N0 > 1 && !tc_parallel_hook({name}_rows, &ctx_, N0, 1)) return 0;",
+             "}",
+             "tc_intp blo = 0, bhi = cols ? nb : 1, rlo = 0, rhi = N0;",
+             "if (tc_mode_ == 1) { blo = tc_lo_; bhi = tc_hi_; }",
+             "if (tc_mode_ == 2) { rlo = tc_lo_; rhi = tc_hi_; }"]
+    loop = ["const tc_intp lo = cols ? b * B : 0, hi = cols ? TC_MIN(M, lo + B) : M; (void)lo; (void)hi;"]
     if not inplace:
-        body.append(f"if (nb == 1 && tc_lo_ < 0) tc_ix_copy_all(O, X, sizeof({t}));")
-    head, tail = par_for(name, "b", "nb", "(n + R) * M", threshold, scratch="tc_err_")
-    loop = ["const tc_intp lo = b * B, hi = TC_MIN(M, lo + B); (void)lo; (void)hi;"]
-    if not inplace:
-        loop += ["if (nb > 1) for (tc_intp rr = 0; rr < R; rr++) {",
+        loop += [f"if (!cols) tc_ix_copy_rows(O, X, rlo, rhi, sizeof({t}));",
+                 "else for (tc_intp rr = 0; rr < R; rr++) {",
                  "    tc_intp xo = 0, oo = 0, r_ = rr;",
                  f"    for (int d = {k - 1}; d >= 0; d--) {{",
                  "        const tc_intp c_ = r_ % X->shape[d]; r_ /= X->shape[d];",
@@ -369,7 +395,7 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
              "for (tc_intp j = 0; j < n; j++) {"]
     inner = position_lines(p, k, [("yo", "YS")])
     inner += ["char *dst = od;"]
-    inner += read_index_lines(spec, 2, "O", "dst", "continue;")
+    inner += read_index_lines(spec, 2, "O", "dst", "continue;", row_range=("rlo", "rhi"))
     inner += ["const char *ys = yd + yo;"]
     if q == 0:
         inner.append(upd(f"*({t} *)dst", f"*(const {t} *)ys"))
@@ -386,10 +412,15 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
             upd(f"*({t} *)d_", f"*(const {t} *)s_"))]
         inner.append("}")
     loop += ["    " + s for s in inner] + ["}"]
-    lines = _header(name) + ["    " + s for s in body]
-    lines += ["    " + s for s in head] + ["        " + s for s in loop] + ["    " + s for s in tail]
-    lines += ["    return 0;", "}"]
-    return HELPERS + parallel_kernel(name, "\n".join(lines) + "\n")
+    lines = [f"static int {name}_impl(const tc_arg *args, tc_intp tc_lo_, tc_intp tc_hi_, int tc_mode_);"]
+    lines += [f"static void {name}_{kind}(void *c, tc_intp lo, tc_intp hi) {{ "
+              f"{name}_impl(((const tc_chunk_ctx *)c)->args, lo, hi, {mode}); }}"
+              for kind, mode in (("cols", 1), ("rows", 2))]
+    lines += [f"static int {name}_impl(const tc_arg *args, tc_intp tc_lo_, tc_intp tc_hi_, int tc_mode_) {{"]
+    lines += ["    " + s for s in body] + ["    for (tc_intp b = blo; b < bhi; b++) {"]
+    lines += ["        " + s for s in loop] + ["    }", "    return 0;", "}",
+                                               f"int {name}(const tc_arg *args) {{ return {name}_impl(args, 0, 0, 0); }}"]
+    return HELPERS + "\n".join(lines) + "\n"
 
 
 def _inc_basic_node(node: Apply, name: str, threshold: int) -> Any:
