@@ -21,7 +21,11 @@
 
 #define TC_POOL_MAX 256
 #define TC_POOL_SPIN 20000
-#define TC_POOL_GRAIN 8192  /* elements of work per chunk, at least */
+/* Work units (elements x per-element cost, see body_cost in render/common.py) per chunk,
+ * at least: ~0.1-0.2 ms of one core.  A loop of less than two chunks runs serially: waking
+ * a thread and sharing cache lines costs more than it saves, and on a loaded machine a
+ * worker that gets descheduled in the middle of a chunk makes the caller wait. */
+static _Atomic int64_t tc_pool_grain = 262144;
 
 typedef struct tc_pool {
     _Atomic uint64_t claim;     /* generation << 32 | next chunk index */
@@ -147,9 +151,9 @@ int tc_pool_threads(void) {
 int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work) {
     tc_pool *p = &tc_the_pool;
     int nt = tc_pool_threads();
-    if (nt <= 1 || n < 2) return 1;
+    tc_intp nchunks = work / atomic_load_explicit(&tc_pool_grain, memory_order_relaxed);
+    if (nt <= 1 || n < 2 || nchunks < 2) return 1;
     if (pthread_mutex_trylock(&p->submit) != 0) return 1;
-    tc_intp nchunks = work / TC_POOL_GRAIN;
     if (nchunks > 32 * (tc_intp)nt) nchunks = 32 * (tc_intp)nt;
     if (nchunks < nt) nchunks = nt;
     if (nchunks > n) nchunks = n;
@@ -171,6 +175,12 @@ int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work) {
     pthread_mutex_unlock(&p->submit);
     atomic_fetch_add_explicit(&tc_pool_njobs, 1, memory_order_relaxed);
     return 0;
+}
+
+/* Set the work units per chunk (tests use 1 to send every loop to the pool); returns
+ * the previous value. */
+int64_t tc_pool_set_grain(int64_t grain) {
+    return atomic_exchange(&tc_pool_grain, grain > 0 ? grain : 1);
 }
 
 /* How many loops ran on the pool in this process. */

@@ -23,9 +23,13 @@ C = tensorc.Mode(optimizer="fast_run", backend="c", name="C")
 
 
 @pytest.fixture
-def low_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every loop of more than 2 iterations goes to the pool."""
+def low_threshold(monkeypatch: pytest.MonkeyPatch):
+    """Every loop of more than 2 iterations goes to the pool, in chunks of any size."""
     monkeypatch.setattr(config, "omp_threshold", 2)
+    lib = loader.ext_module().lib
+    old = lib.tc_pool_set_grain(1)
+    yield
+    lib.tc_pool_set_grain(old)
 
 
 def _functions():
@@ -68,14 +72,17 @@ def test_pool_matches_numpy(name, shape, low_threshold, rng):
 def test_pool_sum_and_add_any_shape(rows, cols):
     config_threshold = config.omp_threshold
     config.omp_threshold = 2
+    lib = loader.ext_module().lib
+    grain = lib.tc_pool_set_grain(1)
     try:
         x, y = T.dmatrix("x"), T.dmatrix("y")
         f = tensorc.function([x, y], [x + y, T.sum(x * y), T.sum(x, axis=1)], mode=C)
+        a = np.arange(rows * cols, dtype=float).reshape(rows, cols) / 7
+        b = np.cos(a)
+        s, total, per_row = f(a, b)
     finally:
         config.omp_threshold = config_threshold
-    a = np.arange(rows * cols, dtype=float).reshape(rows, cols) / 7
-    b = np.cos(a)
-    s, total, per_row = f(a, b)
+        lib.tc_pool_set_grain(grain)
     np.testing.assert_array_equal(s, a + b)
     np.testing.assert_allclose(total, np.sum(a * b), rtol=1e-12)
     np.testing.assert_allclose(per_row, a.sum(axis=1), rtol=1e-12)
@@ -117,3 +124,16 @@ def test_threads_off_still_correct(monkeypatch, rng):
     jobs = loader.ext_module().lib.tc_pool_jobs()
     np.testing.assert_allclose(f(a), np.sum(a ** 2), rtol=1e-12)
     assert loader.ext_module().lib.tc_pool_jobs() == jobs
+
+
+@pytest.mark.parametrize("n,expect_pool", [(1000, False), (2_000_000, True)])
+def test_small_cheap_loops_stay_serial(n, expect_pool, rng):
+    """Below two chunks of work (elements x per-element cost) a loop runs on the caller."""
+    x, y = T.dvector("x"), T.dvector("y")
+    f = tensorc.function([x, y], x * y + 1, mode=C)
+    a, b = rng.standard_normal(n), rng.standard_normal(n)
+    lib = loader.ext_module().lib
+    jobs = lib.tc_pool_jobs()
+    np.testing.assert_allclose(f(a, b), a * b + 1)
+    used = lib.tc_pool_jobs() > jobs
+    assert used == (expect_pool and lib.tc_pool_threads() > 1 and bool(config.openmp))

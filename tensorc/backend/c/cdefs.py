@@ -39,6 +39,7 @@ const char *tc_dlerror(void);
 int tc_install_pool(void *handle, int enable);
 int tc_pool_threads(void);
 int64_t tc_pool_jobs(void);
+int64_t tc_pool_set_grain(int64_t grain);
 """
 
 #: libc's dynamic loader, declared for the ABI fallback (no extension).

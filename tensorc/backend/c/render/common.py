@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -168,3 +168,23 @@ def parallel_kernel(name: str, src: str) -> str:
             f"    const tc_chunk_ctx *c = (const tc_chunk_ctx *)ctx;\n"
             f"    {name}_impl(c->args, c->scratch, lo, hi);\n}}\n"
             f"int {name}(const tc_arg *args) {{ return {name}_impl(args, 0, -1, -1); }}\n")
+
+
+#: Elementwise rows whose C code costs about ``_MATH_COST`` simple operations (libm calls,
+#: division); everything else counts 1.  Kernels pass ``elements * cost`` to the thread
+#: pool, which runs a loop on several threads only when that is worth it.
+_MATH_ROWS: frozenset[str] = frozenset({
+    "exp", "exp2", "expm1", "log", "log10", "log1p", "log2", "tanh", "sinh", "cosh", "sin", "cos",
+    "tan", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "pow",
+    "sigmoid", "softplus", "erf", "erfc", "erfinv", "erfcinv", "erfcx", "gamma", "gammaln", "psi",
+    "tri_gamma", "true_div", "int_div", "mod", "sqrt", "inv"})
+_MATH_COST = 8
+
+
+def body_cost(rows: Sequence[str]) -> int:
+    """Work units per element of a loop computing ``rows`` (one unit for the memory traffic).
+
+    >>> body_cost(["mul", "add"]), body_cost(["tanh", "mul"])
+    (3, 10)
+    """
+    return 1 + sum(_MATH_COST if r in _MATH_ROWS else 1 for r in rows)

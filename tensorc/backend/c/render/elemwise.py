@@ -28,8 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorc.backend.c.render.common import (C_DTYPES, convert, ctype, libm_suffix, literal,
-                                             par_for, parallel_kernel)
+from tensorc.backend.c.render.common import (C_DTYPES, body_cost, convert, ctype, libm_suffix,
+                                             literal, par_for, parallel_kernel)
 from tensorc.graph.basic import Apply, Constant
 from tensorc.ops.elemwise_table import BY_NAME
 from tensorc.ops.fused import Body, Ref, Step
@@ -153,14 +153,15 @@ def render_loop(name: str, body: Body, in_bcast: Sequence[Sequence[bool]], *,
         dest = [f"*({out_t[j]} *)args[{nin + j}].data" for j in range(nout)]
         lines += ["    {"] + store(load, dest, "        ") + ["    }", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
-    lines += _strided(name, nin, nout, in_bcast, scalar, in_t, out_t, store, threshold)
+    lines += _strided(name, nin, nout, in_bcast, scalar, in_t, out_t, store, threshold,
+                      body_cost([s.row for s in body.steps]))
     lines += ["    return 0;", "}"]
     return parallel_kernel(name, "\n".join(lines) + "\n")
 
 
 def _strided(name: str, nin: int, nout: int, in_bcast: Sequence[Sequence[bool]],
              scalar: list[bool], in_t: list[str], out_t: list[str], store: Any,
-             threshold: int) -> list[str]:
+             threshold: int, cost: int) -> list[str]:
     """The loop of an elementwise kernel: dimensions collapsed where every operand is
     contiguous (a C-contiguous call is one row), rows cut into pieces of at least
     ``_PIECE`` elements, pieces spread over the thread pool; each piece is a unit-stride
@@ -204,7 +205,7 @@ def _strided(name: str, nin: int, nout: int, in_bcast: Sequence[Sequence[bool]],
     body += ["    }", "} else {", "    for (tc_intp i = i0; i < i1; i++) {"]
     body += store(load_s, dest_s, "        ")
     body += ["    }", "}"]
-    head, tail = par_for(name, "u", "outer * npc", "n", threshold)
+    head, tail = par_for(name, "u", "outer * npc", f"n * {cost}", threshold)
     lines += ["    " + x for x in head] + ["        " + x for x in body] + ["    " + x for x in tail]
     return lines
 

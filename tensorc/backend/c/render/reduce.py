@@ -24,7 +24,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorc.backend.c.render.common import C_DTYPES, convert, ctype, par_for, parallel_kernel
+from tensorc.backend.c.render.common import (C_DTYPES, body_cost, convert, ctype, par_for,
+                                             parallel_kernel)
 from tensorc.backend.c.render.elemwise import body_statements, body_supported, output_exprs
 from tensorc.graph.basic import Apply
 from tensorc.ops.fused import Body
@@ -173,7 +174,7 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
         loads = [f"*(const {in_t[k]} *)args[{k}].data" if all(bc[k]) else
                  f"((const {in_t[k]} *)args[{k}].data)[i]" for k in range(nin)]
         L += _flat(name, kind, acc_t, ident, update, value(loads, "                    "), pairwise,
-                   threshold)
+                   threshold, body_cost([s.row for s in body.steps]))
         L.append(f"        *({out_t} *)args[{nin}].data = {finish};")
         L += ["        return 0;", "    }"]
     # -- generic path: one output element at a time ------------------------------------
@@ -219,14 +220,15 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     if pairwise:
         per_out.append("a = tc_casc_total(&cs_);")
     per_out.append(f"*({out_t} *)ob = {finish};")
-    head, tail = par_for(name, "o", "nkeep", "nkeep * nred", threshold)
+    cost = body_cost([s.row for s in body.steps])
+    head, tail = par_for(name, "o", "nkeep", f"nkeep * nred * {cost}", threshold)
     L += ["    " + x for x in head] + ["            " + x for x in per_out] + ["    " + x for x in tail]
     L += ["    return 0;", "}"]
     return parallel_kernel(name, "\n".join(L) + "\n")
 
 
 def _flat(name: str, kind: str, acc_t: str, ident: str, update: str, value: list[str], pairwise: bool,
-          threshold: int) -> list[str]:
+          threshold: int, cost: int) -> list[str]:
     """Full reduction over ``nred`` contiguous elements; result in ``a``."""
     if kind in ("maximum", "minimum"):
         return (["        " + f"{acc_t} a = 0; int first_ = 1;",
@@ -239,7 +241,7 @@ def _flat(name: str, kind: str, acc_t: str, ident: str, update: str, value: list
                  "        for (tc_intp i = 0; i < nred; i++) {"] + [x[8:] for x in value]
                 + ["            " + update, "        }"])
     # blocks of 1024 summed with SIMD, block sums combined pairwise per part; parts on threads
-    head, tail = par_for(name, "p", "nparts", "nred", threshold, scratch="parts")
+    head, tail = par_for(name, "p", "nparts", f"nred * {cost}", threshold, scratch="parts")
     return ["        const tc_intp nblk = (nred + 1023) / 1024;",
             "        double parts_l_[256]; double *parts = tc_scratch_ ? tc_scratch_ : parts_l_;",
             "        tc_intp nparts = 1;",

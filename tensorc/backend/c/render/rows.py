@@ -71,7 +71,8 @@ def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: 
     per_row += ["if (unit) {"] + ["    " + x for x in _row_body(kind, t, f, nin, unit)]
     per_row += ["} else {"] + ["    " + x for x in _row_body(kind, t, f, nin, strided)] + ["}"]
     body = ["    " + x for x in per_row]
-    head, tail = par_for(name, "row", "rows", "rows * m", threshold)
+    cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
+    head, tail = par_for(name, "row", "rows", f"rows * m * {cost}", threshold)
     L += ["    " + x for x in head] + ["        " + x for x in body] + ["    " + x for x in tail]
     L += ["    return 0;", "}"]
     return parallel_kernel(name, "\n".join(L) + "\n")
