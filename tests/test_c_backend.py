@@ -359,3 +359,22 @@ def test_dot_steps_match_numpy_for_mixed_dtypes(dtypes, rng):
         np.testing.assert_allclose(got, want, rtol=1e-5)
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(3, 2\)|shape"):
         f(av, bv[:3])
+
+
+DIMSHUFFLES = [((False, False), (1, 0)), ((False, True), (0,)), ((True, False), ("x", 1, "x")),
+               ((False,), ("x", 0)), ((True, True, False), (2, "x")), ((True,), ()),
+               ((False, False, False), (2, 0, "x", 1))]
+
+
+@pytest.mark.parametrize("bcast,order", DIMSHUFFLES, ids=[str(o) for _, o in DIMSHUFFLES])
+def test_dimshuffle_views_match_perform(bcast, order, rng):
+    x = T.TensorType("float64", bcast)("x")
+    d = x.dimshuffle(*order)
+    f = tensorc.function([x], [d, T.exp(d)], mode=C)
+    shape = tuple(1 if b else n for b, n in zip(bcast, (3, 4, 5)))
+    v = rng.standard_normal(shape)
+    want = d.owner.op.perform(d.owner, [v])[0]
+    got, e = f(v)
+    assert type(got) is np.ndarray and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(e, np.exp(want))
