@@ -378,3 +378,16 @@ def test_dimshuffle_views_match_perform(bcast, order, rng):
     assert type(got) is np.ndarray and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(e, np.exp(want))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "bool"])
+def test_scalar_runner_recycles_and_never_overwrites(dtype):
+    x, y = T.scalar("x", dtype=dtype), T.scalar("y", dtype=dtype)
+    f = tensorc.function([x, y], T.maximum(x, y), mode=C)
+    a, b = np.asarray(1, dtype), np.asarray(0, dtype)
+    first = f(a, b)
+    second = f(b, b)
+    assert type(first) is np.ndarray and first.dtype == dtype and first.shape == ()
+    assert first == np.maximum(a, b) and second == b  # the held result was not reused
+    with pytest.raises(ValueError, match=r"wrong number of dimensions.*\(3,\)"):
+        f._runner([np.ones(3, dtype), b])

@@ -344,6 +344,24 @@ def _single_kernel_runner(seg: _Segment, prog: Program) -> Runner | None:
     tc_call = ext.lib.tc_call if ext is not None else None
     c_prog, c_specs, c_failed = kp.c_prog, kp.c_specs, kp.c_failed
 
+    if tc_call is not None and len(dts) == 1 and in_slots == list(range(n_in)) \
+            and all(prog.slot_vars[i].type.ndim == 0 for i in seg.slots):
+        dt0 = dts[0]
+        general: Runner | None = None
+
+        def run_scalar(values: Sequence[Any]) -> list:
+            """All operands 0-d: no shapes to compute; the binding checks ndim and dtype."""
+            b = obufs[0]
+            if b is None or _getrefcount(b) != 3:
+                b = obufs[0] = np.empty((), dt0)
+            arrays = list(values)
+            arrays.append(b)
+            if tc_call(c_prog, id(arrays), n_bound, c_specs, c_failed):
+                return general(values)  # type: ignore[misc]  # reports the error
+            return [b]
+    else:
+        run_scalar = None  # type: ignore[assignment]
+
     def run_kernel(values: Sequence[Any]) -> list:
         try:
             shapes = shape_fn([values[i].shape for i in ins_k])
@@ -370,6 +388,9 @@ def _single_kernel_runner(seg: _Segment, prog: Program) -> Runner | None:
                 storage[o] = a
             raise seg.error(exc, storage) from None
         return outs
+    if run_scalar is not None:
+        general = run_kernel
+        return run_scalar
     return run_kernel
 
 
