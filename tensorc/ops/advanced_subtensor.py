@@ -208,20 +208,7 @@ class AdvancedIncSubtensor(IncSubtensorBase):
     """``x`` with ``x[idx] += y`` (repeated indices accumulate) or ``x[idx] = y``."""
 
     getter = AdvancedSubtensor
-
-    __props__ = ("idx_list", "inplace", "set_instead_of_inc")
-
-    def __init__(self, idx_list: Sequence[Any], inplace: bool = False,
-                 set_instead_of_inc: bool = False) -> None:
-        self.idx_list = tuple(idx_list)
-        self.inplace = bool(inplace)
-        self.set_instead_of_inc = bool(set_instead_of_inc)
-        self.destroy_map = {0: [0]} if self.inplace else {}
-
-    def __str__(self) -> str:
-        kind = "Set" if self.set_instead_of_inc else "Inc"
-        return f"Advanced{kind}Subtensor{'{inplace}' if self.inplace else ''}" \
-               f"{{{', '.join(_show_entry(e) for e in self.idx_list)}}}"
+    name_prefix = "Advanced"
 
     def make_node(self, x: Any, y: Any, *index: Any) -> Apply:
         x = as_tensor_variable(x)

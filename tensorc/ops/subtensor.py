@@ -235,8 +235,20 @@ class IncSubtensorBase(Op):
     """
 
     getter: type[Op]
-    idx_list: tuple
-    set_instead_of_inc: bool
+    name_prefix: str
+    __props__ = ("idx_list", "inplace", "set_instead_of_inc")
+
+    def __init__(self, idx_list: Sequence[Any], inplace: bool = False,
+                 set_instead_of_inc: bool = False) -> None:
+        self.idx_list = tuple(idx_list)
+        self.inplace = bool(inplace)
+        self.set_instead_of_inc = bool(set_instead_of_inc)
+        self.destroy_map = {0: [0]} if self.inplace else {}
+
+    def __str__(self) -> str:
+        kind = "Set" if self.set_instead_of_inc else "Inc"
+        return (f"{self.name_prefix}{kind}Subtensor{'{inplace}' if self.inplace else ''}"
+                f"{{{', '.join(_show_entry(e) for e in self.idx_list)}}}")
 
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
         return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
@@ -260,19 +272,7 @@ class IncSubtensor(IncSubtensorBase):
     """``x`` with ``x[idx]`` incremented by ``y`` (or set to ``y``); basic index."""
 
     getter = Subtensor
-
-    __props__ = ("idx_list", "inplace", "set_instead_of_inc")
-
-    def __init__(self, idx_list: Sequence[Any], inplace: bool = False,
-                 set_instead_of_inc: bool = False) -> None:
-        self.idx_list = tuple(idx_list)
-        self.inplace = bool(inplace)
-        self.set_instead_of_inc = bool(set_instead_of_inc)
-        self.destroy_map = {0: [0]} if self.inplace else {}
-
-    def __str__(self) -> str:
-        kind = "Set" if self.set_instead_of_inc else "Inc"
-        return f"{kind}Subtensor{'{inplace}' if self.inplace else ''}{{{', '.join(_show_entry(e) for e in self.idx_list)}}}"
+    name_prefix = ""
 
     def make_node(self, x: Any, y: Any, *index: Any) -> Apply:
         x = as_tensor_variable(x)
