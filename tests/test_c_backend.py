@@ -391,3 +391,31 @@ def test_scalar_runner_recycles_and_never_overwrites(dtype):
     assert first == np.maximum(a, b) and second == b  # the held result was not reused
     with pytest.raises(ValueError, match=r"wrong number of dimensions.*\(3,\)"):
         f._runner([np.ones(3, dtype), b])
+
+
+REDUCE_LAYOUTS = [("contiguous", lambda v: v), ("transposed", lambda v: np.asfortranarray(v)),
+                  ("strided", lambda v: np.repeat(v, 2, axis=1)[:, ::2])]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout,make", REDUCE_LAYOUTS, ids=[n for n, _ in REDUCE_LAYOUTS])
+def test_fused_row_sums_any_inner_stride(dtype, layout, make, rng):
+    x, r = T.matrix("x", dtype=dtype), T.row("r", dtype=dtype)
+    f = tensorc.function([x, r], [T.sum(T.exp(x - r), axis=1), T.sum(x * x, axis=0)], mode=C)
+    xv = make(rng.standard_normal((37, 2100)).astype(dtype))
+    rv = rng.standard_normal((1, 2100)).astype(dtype)
+    x64, r64 = xv.astype(float), rv.astype(float)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    got_rows, got_cols = f(xv, rv)
+    np.testing.assert_allclose(got_rows, np.exp(x64 - r64).sum(1), rtol=tol)
+    np.testing.assert_allclose(got_cols, (x64 * x64).sum(0), rtol=tol)
+
+
+def test_full_sum_with_partially_broadcast_input():
+    """A (1, 2, 1) input plus a (1, 1, 1) one broadcast only along dims 1 and 2 is not one
+    flat array: the full reduction must not read it as one (it used to)."""
+    x0 = T.TensorType("float64", (False, False, True))("x0")
+    x1 = T.TensorType("float64", (False, True, True))("x1")
+    f = tensorc.function([x0, x1], T.sum(x0 + x1 * 2), mode=C)
+    a = np.array([1.0, 2.0]).reshape(1, 2, 1)
+    assert f(a, np.ones((1, 1, 1))) == 7.0

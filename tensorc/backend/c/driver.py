@@ -22,7 +22,7 @@ import functools
 import sys
 import time
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -30,9 +30,10 @@ from tensorc.backend.c.errors import CompileError, KernelError
 from tensorc.config import config
 from tensorc.graph.basic import Apply, Constant
 from tensorc.graph.fgraph import FunctionGraph
+from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, dimshuffle_views,
+                                         matmul_steps, single_kernel_runner)
 from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
 
-Runner = Callable[[Sequence[Any]], list]
 _getrefcount = sys.getrefcount
 
 
@@ -196,14 +197,14 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
 
     def take(o: int, shp: tuple, dt: Any) -> np.ndarray:
         """A buffer for slot ``o`` nobody else holds (a returned array, or one that became a
-        shared variable's value, is skipped); at most ``_BUFFERS_PER_SLOT`` are kept, so the
+        shared variable's value, is skipped); at most ``BUFFERS_PER_SLOT`` are kept, so the
         ``W = W - lr * g`` pattern alternates between two buffers without allocating."""
         pool = bufs[o]
         for b in pool:
             if _getrefcount(b) == 3 and b.shape == shp:  # pool, b, the call's argument
                 return b
         b = np.empty(shp, dt)
-        if len(pool) < _BUFFERS_PER_SLOT:
+        if len(pool) < BUFFERS_PER_SLOT:
             pool.append(b)
         else:
             pool[len(pool) - 1] = b
@@ -224,8 +225,8 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
         plan.append((True, _Segment(pending, prog, lib)))
     n_in = prog.n_inputs
     out_slots = prog.outputs
-    matmuls = _matmul_steps(prog)
-    views = _dimshuffle_views(prog)
+    matmuls = matmul_steps(prog)
+    views = dimshuffle_views(prog)
     has_numpy = any(not is_k and item.index not in views for is_k, item in plan)
 
     def run_segment(seg: _Segment, storage: list[Any]) -> None:
@@ -265,7 +266,7 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
 
     if len(plan) == 1 and plan[0][0] and profile is None:
         seg = plan[0][1]
-        fast = _single_kernel_runner(seg, prog)
+        fast = single_kernel_runner(seg, prog)
         if fast is not None:
             return fast
 
@@ -291,107 +292,6 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
                     profile[k] = profile.get(k, 0.0) + time.perf_counter() - t0
         return [storage[s] for s in out_slots]
     return run
-
-
-_BUFFERS_PER_SLOT = 2
-
-
-def _dimshuffle_views(prog: Program) -> dict[int, tuple[int, tuple[int, ...], tuple]]:
-    """Index -> (input ndim, transpose axes or (), index tuple) of the ``DimShuffle`` steps:
-    one numpy view instead of ``perform`` (transpose, then drop broadcastable dims and
-    insert new ones by indexing; ~0.3 us instead of ~3 us)."""
-    from tensorc.ops.elemwise import DimShuffle
-    out = {}
-    for s in prog.steps:
-        if isinstance(s, NumpyStep) and type(s.node.op) is DimShuffle and s.node.op.new_order:
-            op, nd = s.node.op, s.node.inputs[0].type.ndim
-            axes = op.perm + op.drop
-            idx = tuple(None if e == "x" else slice(None) for e in op.new_order) + (0,) * len(op.drop)
-            out[s.index] = (nd, axes if axes != tuple(range(nd)) else (), idx)
-    return out
-
-
-def _matmul_steps(prog: Program) -> dict[int, np.dtype]:
-    """Index -> output dtype of the matrix/vector ``Dot`` steps: they run as ``np.matmul``
-    into a recycled buffer (a fresh BLAS output costs page faults on every call)."""
-    from tensorc.ops.blas import Dot
-    out = {}
-    for s in prog.steps:
-        if isinstance(s, NumpyStep) and type(s.node.op) is Dot and len(s.inputs) == 2 \
-                and all(v.type.ndim in (1, 2) for v in s.node.inputs) \
-                and s.node.outputs[0].type.ndim:
-            out[s.index] = np.dtype(s.node.outputs[0].type.dtype)
-    return out
-
-
-def _single_kernel_runner(seg: _Segment, prog: Program) -> Runner | None:
-    """A leaner runner for the common program: one kernel reading only the call's inputs
-    and writing exactly the function's outputs (``x + y``, one fused loop...)."""
-    if len(seg.steps) != 1:
-        return None
-    step = seg.steps[0]
-    n_in = prog.n_inputs
-    if step.inplace or any(i >= n_in for i in step.inputs) or prog.outputs != list(step.outputs) \
-            or len(set(step.outputs)) != len(step.outputs):
-        return None
-    in_slots = seg.slots[:len(seg.slots) - len(step.outputs)]
-    shape_fn, ins_k, _, dts, _ = seg.allocs[0]
-    kp = seg.kprog
-    n_bound = kp.n_bound
-    obufs: list[Any] = [None] * len(step.outputs)
-    pairs = list(enumerate(dts))
-    ext = kp.ext
-    tc_call = ext.lib.tc_call if ext is not None else None
-    c_prog, c_specs, c_failed = kp.c_prog, kp.c_specs, kp.c_failed
-
-    if tc_call is not None and len(dts) == 1 and in_slots == list(range(n_in)) \
-            and all(prog.slot_vars[i].type.ndim == 0 for i in seg.slots):
-        dt0 = dts[0]
-        general: Runner | None = None
-
-        def run_scalar(values: Sequence[Any]) -> list:
-            """All operands 0-d: no shapes to compute; the binding checks ndim and dtype."""
-            b = obufs[0]
-            if b is None or _getrefcount(b) != 3:
-                b = obufs[0] = np.empty((), dt0)
-            arrays = list(values)
-            arrays.append(b)
-            if tc_call(c_prog, id(arrays), n_bound, c_specs, c_failed):
-                return general(values)  # type: ignore[misc]  # reports the error
-            return [b]
-    else:
-        run_scalar = None  # type: ignore[assignment]
-
-    def run_kernel(values: Sequence[Any]) -> list:
-        try:
-            shapes = shape_fn([values[i].shape for i in ins_k])
-        except (AttributeError, IndexError, TypeError):
-            raise seg.bad_operand(0, list(values)) from None
-        arrays = [values[i] for i in in_slots]
-        outs = []
-        for j, dt in pairs:
-            b = obufs[j]
-            if b is None or _getrefcount(b) != 3 or b.shape != shapes[j]:
-                b = obufs[j] = np.empty(shapes[j], dt)
-            outs.append(b)
-        arrays += outs
-        try:
-            if tc_call is None:
-                kp(arrays)
-            else:
-                err = tc_call(c_prog, id(arrays), n_bound, c_specs, c_failed)
-                if err:
-                    kp._raise(err, c_failed[0], arrays)
-        except KernelError as exc:
-            storage = list(values) + [None] * (len(prog.slot_vars) - len(values))
-            for o, a in zip(step.outputs, outs):
-                storage[o] = a
-            raise seg.error(exc, storage) from None
-        return outs
-    if run_scalar is not None:
-        general = run_kernel
-        return run_scalar
-    return run_kernel
 
 
 class _NullContext:
