@@ -419,3 +419,15 @@ def test_full_sum_with_partially_broadcast_input():
     f = tensorc.function([x0, x1], T.sum(x0 + x1 * 2), mode=C)
     a = np.array([1.0, 2.0]).reshape(1, 2, 1)
     assert f(a, np.ones((1, 1, 1))) == 7.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_row_max_min_propagate_nan_and_infinities(dtype, rng):
+    x = T.matrix("x", dtype=dtype)
+    f = tensorc.function([x], [T.max(x, axis=1), T.min(x, axis=1), T.max(x, axis=0)], mode=C)
+    v = rng.standard_normal((9, 70)).astype(dtype)
+    v[3, 7], v[5, :], v[6, 4], v[7, 69] = np.nan, -np.inf, np.inf, np.nan
+    for got, want in zip(f(v), [v.max(1), v.min(1), v.max(0)]):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(f(np.asfortranarray(v)), [v.max(1), v.min(1), v.max(0)]):
+        np.testing.assert_array_equal(got, want)

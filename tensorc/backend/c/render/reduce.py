@@ -228,6 +228,9 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
             per_out.append("    }")
         else:
             per_out += blocks(loads, "    ")
+    elif kind in ("maximum", "minimum") and inner is not None and acc == elem \
+            and acc in ("float32", "float64"):
+        per_out += _vector_extremum(kind, acc, nin, inner, bc, in_t, ilen, value, loads, update)
     else:
         per_out.append(f"    for (tc_intp i = 0; i < {ilen}; i++) {{")
         if is_arg:
@@ -277,3 +280,30 @@ def _flat(name: str, kind: str, acc_t: str, ident: str, update: str, value: list
             "            parts[p] = tc_casc_total(&cs_);"] + ["        " + x for x in tail] + [
             f"        {acc_t} a = 0;",
             "        for (int p = 0; p < nparts; p++) a += parts[p];"]
+
+
+def _vector_extremum(kind: str, acc: str, nin: int, inner: int, bc: Sequence[Sequence[bool]],
+                     in_t: list[str], ilen: str, value: Any, loads: list[str],
+                     update: str) -> list[str]:
+    """Float max/min of one inner run: with unit strides a SIMD max plus a NaN flag (numpy
+    propagates NaN), else the scalar NaN-aware loop."""
+    t = ctype(acc)
+    op, start = ("max", "-INFINITY") if kind == "maximum" else ("min", "INFINITY")
+    cmp = ">" if kind == "maximum" else "<"
+    unit = " && ".join(f"S[{k}][{inner}] == sizeof({in_t[k]})" for k in range(nin)
+                       if not bc[k][inner]) or "1"
+    lines = [f"    if ({unit} && {ilen} > 0) {{"]
+    lines += [f"        const {in_t[k]} *restrict u{k} = (const {in_t[k]} *)c{k};" for k in range(nin)]
+    lines += [f"        {t} m_ = {start}; int nan_ = 0;",
+              f"        _Pragma(\"omp simd reduction({op}:m_) reduction(|:nan_)\")",
+              f"        for (tc_intp i = 0; i < {ilen}; i++) {{"]
+    lines += value([f"*u{k}" if bc[k][inner] else f"u{k}[i]" for k in range(nin)], "            ")
+    lines += [f"            m_ = v_ {cmp} m_ ? v_ : m_;", "            nan_ |= v_ != v_;", "        }",
+              f"        if (nan_ || (!first_ && a != a)) a = ({t})NAN;",
+              f"        else if (first_ || m_ {cmp} a) a = m_;",
+              "        first_ = 0;",
+              "    } else {",
+              f"        for (tc_intp i = 0; i < {ilen}; i++) {{"]
+    lines += value(loads, "            ")
+    lines += ["            " + update, "        }", "    }"]
+    return lines
