@@ -431,3 +431,15 @@ def test_row_max_min_propagate_nan_and_infinities(dtype, rng):
         np.testing.assert_array_equal(got, want)
     for got, want in zip(f(np.asfortranarray(v)), [v.max(1), v.min(1), v.max(0)]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_rows_with_nan_and_infinities(dtype, rng):
+    x = T.matrix("x", dtype=dtype)
+    f = tensorc.function([x], T.nnet.softmax(x), mode=C)
+    v = rng.standard_normal((6, 40)).astype(dtype)
+    v[1, 5], v[2, :], v[3, 7] = np.nan, -np.inf, np.inf
+    with np.errstate(all="ignore"):
+        e = np.exp(v - v.max(1, keepdims=True))
+        want = e / e.sum(1, keepdims=True)
+    np.testing.assert_allclose(f(v), want, rtol=1e-5, equal_nan=True)

@@ -67,8 +67,10 @@ def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: 
     per_row = _row_pointers(nin, nd)
     per_row += [f"const tc_intp s{k} = args[{k}].strides[{nd - 1}];" for k in range(nin + 1)]
     strided = lambda k, i="i": f"(*({t} *)(b{k} + {i} * s{k}))"  # noqa: E731
-    unit = lambda k, i="i": f"(({t} *)b{k})[{i}]"  # noqa: E731
-    per_row += ["if (unit) {"] + ["    " + x for x in _row_body(kind, t, f, nin, unit)]
+    unit = lambda k, i="i": f"w{k}[{i}]"  # noqa: E731
+    # typed pointers in locals: element loads through a cast of b{k} vectorised as gathers
+    per_row += ["if (unit) {"] + [f"    {t} *w{k} = ({t} *)b{k};" for k in range(nin + 1)]
+    per_row += ["    " + x for x in _row_body(kind, t, f, nin, unit)]
     per_row += ["} else {"] + ["    " + x for x in _row_body(kind, t, f, nin, strided)] + ["}"]
     body = ["    " + x for x in per_row]
     cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
@@ -88,12 +90,15 @@ def _row_body(kind: str, t: str, f: str, nin: int, at: Any) -> list[str]:
                 f"const {t} tot = ({t})acc;",
                 "_Pragma(\"omp simd\")",
                 f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - tot) * {at(1)};"]
-    lines = [f"{t} mx = {at(0, '0')};",
-             "for (tc_intp i = 1; i < m; i++) {",
+    # SIMD max plus a NaN flag: a NaN anywhere in the row makes the row NaN, as in numpy
+    lines = [f"{t} mx = -INFINITY; int nan_ = 0;",
+             "_Pragma(\"omp simd reduction(max:mx) reduction(|:nan_)\")",
+             "for (tc_intp i = 0; i < m; i++) {",
              f"    const {t} v = {at(0)};",
-             "    if (v > mx || v != v) mx = v;",
-             "    if (v != v) break;",
+             "    mx = v > mx ? v : mx;",
+             "    nan_ |= v != v;",
              "}",
+             f"if (nan_) mx = ({t})NAN;",
              "double acc = 0.0;"]
     if kind == "softmax":
         lines += ["_Pragma(\"omp simd reduction(+:acc)\")",
