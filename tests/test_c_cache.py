@@ -13,6 +13,7 @@ import pytest
 from tensorc.backend.c import cache, compiler
 from tensorc.backend.c.errors import CacheError
 from tensorc.config import config
+from subproc import PACKAGE_PARENT
 
 pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler")
 
@@ -50,7 +51,7 @@ def _child(script: str, cache_dir: str, cxx: str = "") -> subprocess.Popen:
         SRC = {SRC!r}
     """) + textwrap.dedent(script)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=PACKAGE_PARENT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

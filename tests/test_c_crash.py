@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from tensorc.backend.c.driver import c_backend_available
+from subproc import PACKAGE_PARENT
 
 pytestmark = pytest.mark.skipif(not c_backend_available(), reason="no working C compiler")
 
@@ -61,6 +62,7 @@ def crash_output(tmp_path_factory: pytest.TempPathFactory) -> str:
     env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                          env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
+                          cwd=PACKAGE_PARENT,
                           timeout=300)
     assert proc.returncode == 0, f"the subprocess died (status {proc.returncode}):\n{proc.stderr}"
     assert "survived" in proc.stdout

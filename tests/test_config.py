@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tensorc.config import Config
+from subproc import PACKAGE_PARENT
 
 _SHOW = ("import json, tensorc\n"
          "c = tensorc.config\n"
@@ -31,7 +32,7 @@ def _run(home: Path, flags: str | None = None, rc: str | None = None,
         (home / ".tensorcrc").write_text(rc)
     if rc_env is not None:
         env["TENSORCRC"] = rc_env
-    return subprocess.run([sys.executable, "-c", _SHOW], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", _SHOW], capture_output=True, text=True, cwd=PACKAGE_PARENT,
                           env=env, timeout=120)
 
 

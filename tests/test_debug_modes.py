@@ -19,6 +19,7 @@ from tensorc.compile.profile import ProfileStats
 from tensorc.graph.basic import Apply, Op
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.graph.type import TensorType
+from subproc import PACKAGE_PARENT
 
 
 # -- profile ------------------------------------------------------------------------------
@@ -71,6 +72,7 @@ def test_config_profile_prints_the_report_at_exit(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TENSORC_FLAGS"}
     env.update(TENSORC_FLAGS=f"profile=True,cache_dir={tmp_path}", PYTHONPATH=os.getcwd())
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=PACKAGE_PARENT,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Function profiling: atexit_fn (numpy backend)" in proc.stderr

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import tensorc
 import tensorc.tensor as T
 from tensorc import In, Out
+from subproc import PACKAGE_PARENT
 
 
 # -- outputs ------------------------------------------------------------------------------
@@ -347,6 +348,7 @@ def test_pickle_function_in_a_subprocess(tmp_path):
             f"f = pickle.loads(open({str(path)!r}, 'rb').read())\n"
             "print(f(np.zeros(2)).tolist(), f(np.zeros(2)).tolist())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=PACKAGE_PARENT,
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[1.0, 2.0] [2.0, 4.0]"

@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 import tensorc
 import tensorc.tensor as T
+from subproc import PACKAGE_PARENT
 
 FULL = tensorc.Mode(optimizer="fast_run", backend="numpy")
 NONE = tensorc.Mode(optimizer="None", backend="numpy")
@@ -279,6 +280,7 @@ def test_mlp_rewrite_time_in_a_fresh_process(tmp_path):
     times = []
     for _ in range(3):  # the first run also writes the byte code cache
         out = subprocess.run([sys.executable, "-c", _FIRST_REWRITE], env=env, capture_output=True,
+                             cwd=PACKAGE_PARENT,
                              text=True, check=True)
         times.append(float(out.stdout.strip().splitlines()[-1]))
     print(f"MLP 784-500-10 step, first rewrite in a process: {[round(t * 1e3, 1) for t in times]} ms")

@@ -87,6 +87,8 @@ class KernelProgram:
     def _bind_py(self, slot: int, arr: Any, spec: tuple[int, int, str, bool] | None) -> int:
         if not isinstance(arr, np.ndarray):
             return 5
+        if not arr.dtype.isnative:  # e.g. big-endian data: kernels read native byte order only
+            return 3
         if spec is not None:
             nd, itemsize, kind, writable = spec
             if nd >= 0 and arr.ndim != nd:
