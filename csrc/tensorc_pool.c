@@ -2,8 +2,9 @@
  * tensorc_pool.c -- the thread pool behind tc_parallel_fn (tensorc_runtime.h),
  * included by tensorc_ext.c.
  *
- * One pool per process, started at the first parallel loop with
- * TENSORC_NUM_THREADS, else OMP_NUM_THREADS, else the number of online CPUs.
+ * One pool per process, started at the first parallel loop with the thread count
+ * requested through tc_pool_request_threads (tensorc's config.num_threads, which
+ * is where TENSORC_NUM_THREADS / OMP_NUM_THREADS are read), else the CPUs usable.
  * A job is n iterations cut into nchunks chunks.  Chunks are claimed with a
  * compare-and-swap on one 64-bit word (job generation << 32 | next chunk), so a
  * worker that wakes up late can never run a chunk of a newer job.  The caller
@@ -94,15 +95,16 @@ static void *tc_pool_worker(void *arg) {
     return NULL;
 }
 
+static int tc_pool_requested = 0; /* 0: one thread per usable CPU */
+
+/* Ask for n threads (caller included); only effective before the pool starts. */
+int tc_pool_request_threads(int n) {
+    tc_pool_requested = n > 0 ? n : 0;
+    return tc_the_pool.nthreads == 0;
+}
+
 static int tc_pool_env_threads(void) {
-    const char *names[] = {"TENSORC_NUM_THREADS", "OMP_NUM_THREADS"};
-    for (int i = 0; i < 2; i++) {
-        const char *v = getenv(names[i]);
-        if (v && *v) {
-            int n = atoi(v);
-            if (n > 0) return n;
-        }
-    }
+    if (tc_pool_requested > 0) return tc_pool_requested;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 #ifdef CPU_COUNT
     cpu_set_t set;

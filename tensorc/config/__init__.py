@@ -57,7 +57,10 @@ FLAGS: tuple[Flag, ...] = (
     Flag("backend", "auto", _choice("auto", "c", "numpy"),
          "auto: C when a compiler works, else numpy; c: force C (errors raise); numpy"),
     Flag("cflags", "", str, "extra compiler flags appended to tensorc's own"),
-    Flag("openmp", True, _bool, "use OpenMP threads in kernels above a size threshold"),
+    Flag("openmp", True, _bool,
+         "run big kernel loops on tensorc's thread pool (the name is Theano's; no OpenMP runtime is used)"),
+    Flag("num_threads", lambda: int(os.environ.get("TENSORC_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+                                    or 0), int, "threads of the kernel pool, caller included; 0: one per CPU"),
     Flag("omp_threshold", 32768, int, "elements below which kernels run single-threaded"),
     Flag("debug", 0, int, "0 quiet; 1 log passes and node counts; 2 also print C sources and cache paths"),
     Flag("compute_test_value", "off", _choice("off", "ignore", "warn", "raise"),

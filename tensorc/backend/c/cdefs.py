@@ -38,6 +38,7 @@ void *tc_dlsym(void *handle, const char *name);
 const char *tc_dlerror(void);
 int tc_install_pool(void *handle, int enable);
 int tc_pool_threads(void);
+int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);
 int64_t tc_pool_set_grain(int64_t grain);
 """

@@ -64,8 +64,17 @@ def dlopen(path: str) -> Any:
         raise OSError(f"cannot load {path}: " + (f.string(msg).decode(errors="replace")
                                                  if msg != f.NULL else "unknown error"))
     if ext is not None and hasattr(ext.lib, "tc_install_pool"):
+        _request_pool_threads(ext)
         ext.lib.tc_install_pool(handle, threads_enabled())
     return handle
+
+
+@functools.lru_cache(maxsize=1)
+def _request_pool_threads(ext: ModuleType) -> None:
+    """Pass ``config.num_threads`` to the pool once, before its first parallel loop."""
+    from tensorc.config import config
+    if hasattr(ext.lib, "tc_pool_request_threads"):
+        ext.lib.tc_pool_request_threads(int(config.num_threads))
 
 
 def threads_enabled() -> bool:
