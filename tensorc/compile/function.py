@@ -96,6 +96,8 @@ class Function:
         # fast path of __call__: (exact dtype, ndim) per input; None when a check remains
         # (a broadcastable dimension must be verified to have length 1)
         self._fast = [None if any(t.broadcastable) else (t.numpy_dtype, t.ndim) for t in self._types]
+        self._fast_dtypes = tuple(f[0] if f else None for f in self._fast)
+        self._fast_ndims = tuple(f[1] if f else -1 for f in self._fast)
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -105,8 +107,9 @@ class Function:
             values = list(args)
         else:
             values = list(args)
-            for k, (a, fast) in enumerate(zip(args, self._fast)):
-                if fast is None or type(a) is not np.ndarray or a.dtype != fast[0] or a.ndim != fast[1]:
+            dts, nds = self._fast_dtypes, self._fast_ndims
+            for k, a in enumerate(args):  # exact-dtype ndarrays (dtype singletons) skip the filter
+                if type(a) is not np.ndarray or a.dtype is not dts[k] or a.ndim != nds[k]:
                     values[k] = self._filter(k, a)
         if self._containers:
             values.extend([c.value for c in self._containers])
