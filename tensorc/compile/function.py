@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorc.compile.io import In, Out
+from tensorc.compile.io import Out
 from tensorc.compile.maker import FunctionMaker
 from tensorc.compile.sharedvalue import SharedVariable
 from tensorc.graph.basic import Variable, clone_replace

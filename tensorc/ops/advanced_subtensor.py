@@ -20,8 +20,8 @@ import numpy as np
 
 from tensorc.graph.basic import Apply, Op
 from tensorc.graph.type import TensorType
-from tensorc.ops.subtensor import (IncSubtensorBase, _grad_dtype, _show_entry, cast_value_for, index_error,
-                                   is_slice_entry, slice_length, sum_to_like)
+from tensorc.ops.subtensor import (IncSubtensorBase, _grad_dtype, _show_entry, index_error,
+                                   is_slice_entry, slice_length)
 from tensorc.tensor.var import TensorVariable, as_tensor_variable
 
 
@@ -209,15 +209,6 @@ class AdvancedIncSubtensor(IncSubtensorBase):
 
     getter = AdvancedSubtensor
     name_prefix = "Advanced"
-
-    def make_node(self, x: Any, y: Any, *index: Any) -> Apply:
-        x = as_tensor_variable(x)
-        sub = AdvancedSubtensor(self.idx_list).make_node(x, *index).outputs[0]
-        y = cast_value_for(x, y, str(self))
-        if y.ndim > sub.ndim:
-            raise ValueError(f"{self}: trying to increment a {sub.ndim}-dimensional subtensor of {x} "
-                             f"with a {y.ndim}-dimensional value {y}")
-        return Apply(self, [x, y, *sub.owner.inputs[1:]], [TensorVariable(x.type)])
 
     def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x, y = inputs[0], inputs[1]

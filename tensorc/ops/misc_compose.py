@@ -14,7 +14,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,26 +63,23 @@ def where(cond: Any, ift: Any, iff: Any) -> Any:
     return _T().switch(cond, ift, iff)
 
 
-def largest(*args: Any) -> Any:
-    """Elementwise maximum of all arguments (broadcast together)."""
+def _fold(name: str, op: str, args: tuple) -> Any:
     if not args:
-        raise TypeError("largest: needs at least one argument")
-    T = _T()
+        raise TypeError(f"{name}: needs at least one argument")
     out = as_tensor_variable(args[0])
     for a in args[1:]:
-        out = T.maximum(out, a)
+        out = getattr(_T(), op)(out, a)
     return out
+
+
+def largest(*args: Any) -> Any:
+    """Elementwise maximum of all arguments (broadcast together)."""
+    return _fold("largest", "maximum", args)
 
 
 def smallest(*args: Any) -> Any:
     """Elementwise minimum of all arguments (broadcast together)."""
-    if not args:
-        raise TypeError("smallest: needs at least one argument")
-    T = _T()
-    out = as_tensor_variable(args[0])
-    for a in args[1:]:
-        out = T.minimum(out, a)
-    return out
+    return _fold("smallest", "minimum", args)
 
 
 def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:

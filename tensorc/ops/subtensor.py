@@ -250,12 +250,21 @@ class IncSubtensorBase(Op):
         return (f"{self.name_prefix}{kind}Subtensor{'{inplace}' if self.inplace else ''}"
                 f"{{{', '.join(_show_entry(e) for e in self.idx_list)}}}")
 
+    def make_node(self, x: Any, y: Any, *index: Any) -> Apply:
+        x = as_tensor_variable(x)
+        sub = self.getter(self.idx_list).make_node(x, *index).outputs[0]
+        y = cast_value_for(x, y, str(self))
+        if y.ndim > sub.ndim:
+            raise ValueError(f"{self}: trying to increment a {sub.ndim}-dimensional subtensor of {x} "
+                             f"with a {y.ndim}-dimensional value {y}")
+        return Apply(self, [x, y, *sub.owner.inputs[1:]], [TensorVariable(x.type)])
+
     def connection_pattern(self, node: Apply) -> list[list[bool]]:
         return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
 
     def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
         from tensorc.gradient.markers import disconnected_type
-        x, y, rest = inputs[0], inputs[1], inputs[2:]
+        y, rest = inputs[1], inputs[2:]
         gz = output_grads[0]
         if self.set_instead_of_inc:  # the overwritten entries do not reach the output
             gx = type(self)(self.idx_list, set_instead_of_inc=True)(gz, 0, *rest)
@@ -273,16 +282,6 @@ class IncSubtensor(IncSubtensorBase):
 
     getter = Subtensor
     name_prefix = ""
-
-    def make_node(self, x: Any, y: Any, *index: Any) -> Apply:
-        x = as_tensor_variable(x)
-        sub = Subtensor(self.idx_list).make_node(x, *index).outputs[0]
-        y = cast_value_for(x, y, str(self))
-        if y.ndim > sub.ndim:
-            raise ValueError(f"{self}: trying to increment a {sub.ndim}-dimensional subtensor of {x} "
-                             f"with a {y.ndim}-dimensional value {y}")
-        index = sub.owner.inputs[1:]
-        return Apply(self, [x, y, *index], [TensorVariable(x.type)])
 
     def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x, y = inputs[0], inputs[1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 
 from tensorc.graph.type import PREFIX_DTYPES, TensorType, as_dtype_name
 from tensorc.ops.elemwise import DimShuffle, Elemwise

@@ -15,7 +15,7 @@ row sum in double.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from tensorc.backend.c.render.common import ctype, libm_suffix, par_for, parallel_kernel
 from tensorc.graph.basic import Apply
