@@ -44,20 +44,35 @@ def log_softmax_numpy(x: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-class Softmax(Op):
-    """``exp(x) / sum(exp(x))`` along the last axis."""
+class _LastAxisOp(Op):
+    """A float op normalising along the last axis: same type and shape as its input."""
 
     __props__ = ()
+    label: str
+
+    @staticmethod
+    def numpy_fn(x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def make_node(self, x: Any) -> Apply:
-        x = _float_input(x, "softmax")
+        x = _float_input(x, self.label)
         return Apply(self, [x], [TensorVariable(x.type)])
 
     def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = inputs[0]
         if x.shape[-1] == 0:
             return [x.copy()]
-        return [softmax_numpy(x).astype(x.dtype, copy=False)]
+        return [self.numpy_fn(x).astype(x.dtype, copy=False)]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0])]
+
+
+class Softmax(_LastAxisOp):
+    """``exp(x) / sum(exp(x))`` along the last axis."""
+
+    label = "softmax"
+    numpy_fn = staticmethod(softmax_numpy)
 
     def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
         return [SoftmaxGrad()(output_grads[0], outputs[0])]
@@ -66,9 +81,6 @@ class Softmax(Op):
         if eval_points[0] is None:
             return [None]
         return [SoftmaxGrad()(eval_points[0], self(inputs[0]))]
-
-    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
-        return [tuple(input_shapes[0])]
 
 
 class SoftmaxGrad(Op):
@@ -105,20 +117,11 @@ class SoftmaxGrad(Op):
         return [tuple(input_shapes[1])]
 
 
-class LogSoftmax(Op):
+class LogSoftmax(_LastAxisOp):
     """``x - log(sum(exp(x)))`` along the last axis, computed without overflow."""
 
-    __props__ = ()
-
-    def make_node(self, x: Any) -> Apply:
-        x = _float_input(x, "log_softmax")
-        return Apply(self, [x], [TensorVariable(x.type)])
-
-    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x = inputs[0]
-        if x.shape[-1] == 0:
-            return [x.copy()]
-        return [log_softmax_numpy(x).astype(x.dtype, copy=False)]
+    label = "log_softmax"
+    numpy_fn = staticmethod(log_softmax_numpy)
 
     def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
         T = _T()
@@ -131,9 +134,6 @@ class LogSoftmax(Op):
         T = _T()
         ev = eval_points[0]
         return [ev - T.sum(ev * Softmax()(inputs[0]), axis=-1, keepdims=True)]
-
-    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
-        return [tuple(input_shapes[0])]
 
 
 def _check_labels(p: np.ndarray, y: np.ndarray, what: str) -> None:

@@ -108,26 +108,23 @@ for _row in ROWS:
         ELEMWISE[_alias] = ELEMWISE[_row.name]
 
 
-def add(*terms: Any) -> Any:
-    """Sum of two or more tensors (Theano's n-ary ``add``)."""
-    if len(terms) < 2:
-        raise TypeError("add needs at least two inputs")
-    out = Elemwise(BY_NAME["add"])(terms[0], terms[1])
-    for t in terms[2:]:
-        out = Elemwise(BY_NAME["add"])(out, t)
-    return out
+def _nary(name: str) -> Any:
+    """Theano's n-ary ``add``/``mul``: the binary table row folded over two or more terms."""
+    op = Elemwise(BY_NAME[name])
+
+    def fn(*terms: Any) -> Any:
+        if len(terms) < 2:
+            raise TypeError(f"{name} needs at least two inputs")
+        out = op(terms[0], terms[1])
+        for t in terms[2:]:
+            out = op(out, t)
+        return out
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{name}`` of two or more tensors, with numpy semantics."
+    return fn
 
 
-def mul(*terms: Any) -> Any:
-    """Product of two or more tensors (Theano's n-ary ``mul``)."""
-    if len(terms) < 2:
-        raise TypeError("mul needs at least two inputs")
-    out = Elemwise(BY_NAME["mul"])(terms[0], terms[1])
-    for t in terms[2:]:
-        out = Elemwise(BY_NAME["mul"])(out, t)
-    return out
-
-
+add, mul = _nary("add"), _nary("mul")
 ELEMWISE["add"], ELEMWISE["mul"] = add, mul
 
 
