@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import time
 import warnings
 from typing import Any, Sequence
@@ -126,7 +127,7 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
             warnings.warn(f"tensorc: C compilation failed, using the numpy backend instead:\n{exc}",
                           RuntimeWarning, stacklevel=3)
             return build_numpy_runner(fgraph, profile=profile)
-    run = make_runner(prog, lib, profile)
+    run = _serialized(make_runner(prog, lib, profile))
     run.program = prog  # type: ignore[attr-defined]
     run.libs = lib  # type: ignore[attr-defined]
     run.nodes = prog.nodes  # type: ignore[attr-defined]
@@ -335,3 +336,15 @@ def _fg_takes_clone() -> bool:
 def clear_memo() -> None:
     """Forget the per-node runners built for ``DebugMode``."""
     _NODE_MEMO.clear()
+
+
+def _serialized(run: Runner) -> Runner:
+    """``run`` behind a lock: a program's slot tables and recycled buffers belong to one
+    call at a time, and cffi releases the GIL while kernels run, so two Python threads
+    calling the same function would otherwise overwrite each other's operands."""
+    lock = threading.Lock()
+
+    def locked(values: Any) -> Any:
+        with lock:
+            return run(values)
+    return locked
