@@ -1,6 +1,6 @@
-"""Neural-network ops: ``Softmax``, ``SoftmaxGrad``, ``LogSoftmax`` (all along the last
-axis, numerically stable) and ``CrossentropyCategorical1Hot`` (``-log(p[i, y[i]])``)
-with its gradient op.
+"""Neural-network ops: ``Softmax``, ``SoftmaxGrad``, ``LogSoftmax``, ``LogSumExp`` (all
+along the last axis, numerically stable) and ``CrossentropyCategorical1Hot``
+(``-log(p[i, y[i]])``) with its gradient op.
 
 >>> import numpy as np, tensorc.tensor as T
 >>> x = T.dmatrix('x')
@@ -134,6 +134,84 @@ class LogSoftmax(_LastAxisOp):
         T = _T()
         ev = eval_points[0]
         return [ev - T.sum(ev * Softmax()(inputs[0]), axis=-1, keepdims=True)]
+
+
+def logsumexp_numpy(x: np.ndarray) -> np.ndarray:
+    """Stable ``log(sum(exp(x), axis=-1))``: rows of all ``-inf`` (and empty rows) give
+    ``-inf``, a row holding ``+inf`` gives ``inf``, a row holding NaN gives NaN.
+
+    >>> logsumexp_numpy(np.array([[1000.0, 1000.0], [-np.inf, -np.inf]])).round(6).tolist()
+    [1000.693147, -inf]
+    """
+    if x.shape[-1] == 0:
+        return np.full(x.shape[:-1], -np.inf, dtype=x.dtype)
+    m = x.max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, np.zeros_like(m))  # inf/nan rows: exp gives the answer
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s = np.exp(x - m).sum(axis=-1)
+        return np.asarray(np.log(s) + m[..., 0], dtype=x.dtype)
+
+
+class LogSumExp(Op):
+    """``log(sum(exp(x), axis=-1))`` without overflow; the last axis is dropped.
+
+    >>> x = _T().dmatrix('x')
+    >>> LogSumExp()(x).eval({x: np.array([[1000.0, 1000.0]])}).round(6).tolist()
+    [1000.693147]
+    """
+
+    __props__ = ()
+
+    def make_node(self, x: Any) -> Apply:
+        x = _float_input(x, "logsumexp")
+        return Apply(self, [x], [TensorVariable(TensorType(x.dtype, x.broadcastable[:-1]))])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [logsumexp_numpy(inputs[0])]
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        return [tuple(input_shapes[0][:-1])]
+
+    def L_op(self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]) -> list:
+        x = inputs[0]
+        g = output_grads[0].dimshuffle(*range(x.ndim - 1), "x")
+        return [g * Softmax()(x)]
+
+    def R_op(self, inputs: Sequence[Any], eval_points: Sequence[Any]) -> list:
+        if eval_points[0] is None:
+            return [None]
+        return [_T().sum(eval_points[0] * Softmax()(inputs[0]), axis=-1)]
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariable:
+    """``log(sum(exp(x), axis=axis, keepdims=keepdims))`` computed stably (PyTensor's
+    ``pytensor.tensor.logsumexp``; ``scipy.special.logsumexp`` semantics).
+
+    The last axis (and ``axis=None``) is one ``LogSumExp`` op; other axes build
+    ``log(sum(exp(x)))``, which the ``stabilize`` pass makes stable.
+
+    >>> T = _T()
+    >>> x = T.dmatrix('x')
+    >>> logsumexp(x, axis=1).eval({x: np.array([[0.0, np.log(3.0)]])}).round(6).tolist()
+    [1.386294]
+    """
+    T = _T()
+    x = as_tensor_variable(x)
+    nd = x.ndim
+    axes = list(range(nd)) if axis is None else [axis] if isinstance(axis, int) else list(axis)
+    axes = sorted({a + nd if a < 0 else a for a in axes})
+    if x.type.numpy_dtype.kind != "f" or nd == 0 or not axes:
+        return T.log(T.sum(T.exp(x), axis=axis, keepdims=keepdims))
+    if axes == [nd - 1]:
+        out = LogSumExp()(x)
+    elif axes == list(range(nd)):
+        out = LogSumExp()(x.flatten())
+    else:
+        return T.log(T.sum(T.exp(x), axis=axes, keepdims=keepdims))
+    if keepdims:
+        kept = iter(range(out.ndim))
+        out = out.dimshuffle(*["x" if d in axes else next(kept) for d in range(nd)])
+    return out
 
 
 def _check_labels(p: np.ndarray, y: np.ndarray, what: str) -> None:

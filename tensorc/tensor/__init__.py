@@ -41,6 +41,7 @@ from tensorc.ops.join import join, concatenate, stack, split, Join, Split  # noq
 from tensorc.ops.alloc import (alloc, zeros, ones, arange, eye, identity_like, tile, outer,  # noqa: E402,F401
                                Alloc, ARange, Eye)
 import tensorc.tensor.nnet as nnet  # noqa: E402
+from tensorc.ops.nnet import logsumexp  # noqa: E402,F401 - pytensor.tensor.logsumexp
 from tensorc.ops.alloc import diagonal, trace, fill_diagonal, Diagonal, FillDiagonal  # noqa: E402,F401
 from tensorc.ops.extra import cumsum, cumprod, diff, bincount, repeat  # noqa: E402,F401
 from tensorc.ops.sort import sort, argsort, SortOp, ArgSortOp  # noqa: E402,F401
