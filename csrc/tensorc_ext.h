@@ -62,5 +62,6 @@ int tc_pool_threads(void);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);
 int64_t tc_pool_set_grain(int64_t grain);
+int tc_pool_serial(int on);
 
 #endif

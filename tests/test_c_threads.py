@@ -137,3 +137,18 @@ def test_small_cheap_loops_stay_serial(n, expect_pool, rng):
     np.testing.assert_allclose(f(a, b), a * b + 1)
     used = lib.tc_pool_jobs() > jobs
     assert used == (expect_pool and lib.tc_pool_threads() > 1 and bool(config.openmp))
+
+
+def test_programs_calling_blas_keep_kernels_off_the_pool(low_threshold, rng):
+    """A function with a ``dot`` runs its kernels serially (OpenBLAS's spinning threads
+    would stall a pool worker), and the next function without BLAS uses the pool again."""
+    x, W = T.dmatrix("x"), T.dmatrix("W")
+    with_dot = tensorc.function([x, W], T.tanh(T.dot(x, W)) + 1, mode=C)
+    plain = tensorc.function([x, W], T.tanh(x * W) + 1, mode=C)
+    a, b = rng.standard_normal((300, 300)), rng.standard_normal((300, 300))
+    lib = loader.ext_module().lib
+    jobs = lib.tc_pool_jobs()
+    np.testing.assert_allclose(with_dot(a, b), np.tanh(a @ b) + 1, atol=1e-12)
+    assert lib.tc_pool_jobs() == jobs, "a kernel of a BLAS program went to the pool"
+    np.testing.assert_allclose(plain(a, b), np.tanh(a * b) + 1, atol=1e-12)
+    assert (lib.tc_pool_jobs() > jobs) == (lib.tc_pool_threads() > 1 and bool(config.openmp))

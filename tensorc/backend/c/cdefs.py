@@ -41,6 +41,7 @@ int tc_pool_threads(void);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);
 int64_t tc_pool_set_grain(int64_t grain);
+int tc_pool_serial(int on);
 """
 
 #: libc's dynamic loader, declared for the ABI fallback (no extension).

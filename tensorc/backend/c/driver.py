@@ -31,8 +31,8 @@ from tensorc.backend.c.errors import CompileError, KernelError
 from tensorc.config import config
 from tensorc.graph.basic import Apply, Constant
 from tensorc.graph.fgraph import FunctionGraph
-from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, dimshuffle_views,
-                                         matmul_steps, single_kernel_runner)
+from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, calls_blas, dimshuffle_views,
+                                         matmul_steps, serial_runner, single_kernel_runner)
 from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
 
 _getrefcount = sys.getrefcount
@@ -292,6 +292,9 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
                     k = item.steps[0].index if is_kernel else item.index
                     profile[k] = profile.get(k, 0.0) + time.perf_counter() - t0
         return [storage[s] for s in out_slots]
+    if lib is not None and calls_blas(prog):
+        from tensorc.backend.c.loader import ext_module
+        return serial_runner(run, ext_module())
     return run
 
 
