@@ -1,31 +1,43 @@
-"""C source of row-wise kernels along the last axis: ``Softmax``, ``LogSoftmax`` and
-``SoftmaxGrad``.
+"""C source of row-wise kernels along the last axis: ``Softmax``, ``LogSoftmax``,
+``SoftmaxGrad`` and ``LogSumExp`` (which drops the last axis).
 
 Each row is processed in two or three passes (max, sum of exponentials, scale) with
-SIMD loops; rows are distributed over OpenMP threads above the size threshold.  The
-float32 kernels call the float32 libm functions (``expf``, ``logf``) and accumulate the
-row sum in double.
+SIMD loops; a row of a few thousand elements stays in L1 between the passes, so the
+kernel reads memory once.  Rows are distributed over the thread pool above the size
+threshold.  The float32 kernels call the float32 libm functions (``expf``: libmvec's
+SIMD variant), sum the exponentials in float SIMD lanes over blocks of
+``SUM_BLOCK`` elements and add the block sums in double: as accurate as numpy's
+pairwise float32 sum, without converting every element to double.
 
 >>> import tensorc.tensor as T
->>> from tensorc.ops.nnet import Softmax
+>>> from tensorc.ops.nnet import LogSumExp, Softmax
 >>> x = T.dmatrix('x')
 >>> src, ins, shape_fn, _ = render_rows_node(Softmax()(x).owner, 'k0', 32768)
 >>> shape_fn([(2, 5)])
 [(2, 5)]
+>>> render_rows_node(LogSumExp()(x).owner, 'k1', 32768)[2]([(2, 5)])
+[(2,)]
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from tensorc.backend.c.render.common import ctype, libm_suffix, par_for, parallel_kernel
 from tensorc.graph.basic import Apply
+
+#: float32 exponentials are summed in float lanes over blocks of this many elements
+#: (16 per lane with 8-wide SIMD, like numpy's pairwise blocks); block sums in double.
+SUM_BLOCK = 128
+
+At = Callable[..., str]
 
 
 def render_rows_node(node: Apply, name: str, threshold: int) -> Any:
     """(source, kernel inputs, shape function, {}) for a row-wise node, or None."""
     from tensorc.ops import nnet
     op = node.op
-    kinds = {nnet.Softmax: "softmax", nnet.LogSoftmax: "log_softmax", nnet.SoftmaxGrad: "softmax_grad"}
+    kinds = {nnet.Softmax: "softmax", nnet.LogSoftmax: "log_softmax", nnet.SoftmaxGrad: "softmax_grad",
+             nnet.LogSumExp: "logsumexp"}
     kind = kinds.get(type(op))
     if kind is None:
         return None
@@ -33,7 +45,12 @@ def render_rows_node(node: Apply, name: str, threshold: int) -> Any:
     dtype = node.outputs[0].type.dtype
     if dtype not in ("float32", "float64") or any(v.type.dtype != dtype for v in ins):
         return None
-    nd = node.outputs[0].ndim
+    nd = ins[0].ndim
+    if kind == "logsumexp":  # size-1 (broadcastable) dims are plain dims of size 1 here
+        if nd == 0:
+            return None
+        src = render_logsumexp(name, dtype, nd, threshold)
+        return src, ins, lambda shapes: [tuple(shapes[0][:-1])], {}
     if nd == 0 or any(v.ndim != nd for v in ins) or any(any(v.broadcastable) for v in ins):
         return None
     src = render_rows(name, kind, dtype, nd, len(ins), threshold)
@@ -49,38 +66,107 @@ def _row_pointers(nin: int, nd: int) -> list[str]:
     return lines
 
 
-def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: int) -> str:
-    """C source of the row kernel ``name`` (args: inputs then the output, same shape)."""
-    t, f = ctype(dtype), libm_suffix(dtype)
-    L = [f"int {name}(const tc_arg *args) {{",
-         f"    for (int k = 0; k < {nin + 1}; k++) {{",
-         f"        if (args[k].ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, k);",
-         f"        for (int d = 0; d < {nd}; d++)",
-         "            if (args[k].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, k);",
-         "    }",
-         f"    const tc_intp m = args[0].shape[{nd - 1}];",
-         "    tc_intp rows = 1;",
-         f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
-         "    if (rows == 0 || m == 0) return 0;",
-         "    int unit = 1;",
-         f"    for (int k = 0; k < {nin + 1}; k++) if (args[k].strides[{nd - 1}] != sizeof({t})) unit = 0;"]
-    per_row = _row_pointers(nin, nd)
-    per_row += [f"const tc_intp s{k} = args[{k}].strides[{nd - 1}];" for k in range(nin + 1)]
-    strided = lambda k, i="i": f"(*({t} *)(b{k} + {i} * s{k}))"  # noqa: E731
-    unit = lambda k, i="i": f"w{k}[{i}]"  # noqa: E731
-    # typed pointers in locals: element loads through a cast of b{k} vectorised as gathers
-    per_row += ["if (unit) {"] + [f"    {t} *w{k} = ({t} *)b{k};" for k in range(nin + 1)]
-    per_row += ["    " + x for x in _row_body(kind, t, f, nin, unit)]
-    per_row += ["} else {"] + ["    " + x for x in _row_body(kind, t, f, nin, strided)] + ["}"]
-    body = ["    " + x for x in per_row]
-    cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
-    head, tail = par_for(name, "row", "rows", f"rows * m * {cost}", threshold)
-    L += ["    " + x for x in head] + ["        " + x for x in body] + ["    " + x for x in tail]
+def _kernel(name: str, checks: list[str], per_row: list[str], work: str, threshold: int) -> str:
+    """A kernel running ``per_row`` for each row (``row``, ``m``, ``unit`` set) on the pool."""
+    head, tail = par_for(name, "row", "rows", work, threshold)
+    L = [f"int {name}(const tc_arg *args) {{"] + checks
+    L += ["    " + x for x in head] + ["        " + x for x in per_row] + ["    " + x for x in tail]
     L += ["    return 0;", "}"]
     return parallel_kernel(name, "\n".join(L) + "\n")
 
 
-def _row_body(kind: str, t: str, f: str, nin: int, at: Any) -> list[str]:
+def _unit_or_strided(t: str, ks: range, body: Callable[[At], list[str]]) -> list[str]:
+    """``body`` for contiguous rows (typed pointers ``w{k}``) and for strided rows."""
+    strided = lambda k, i="i": f"(*({t} *)(b{k} + {i} * s{k}))"  # noqa: E731
+    unit = lambda k, i="i": f"w{k}[{i}]"  # noqa: E731
+    # typed pointers in locals: element loads through a cast of b{k} vectorised as gathers
+    lines = ["if (unit) {"] + [f"    {t} *w{k} = ({t} *)b{k};" for k in ks]
+    lines += ["    " + x for x in body(unit)]
+    return lines + ["} else {"] + ["    " + x for x in body(strided)] + ["}"]
+
+
+def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: int) -> str:
+    """C source of the row kernel ``name`` (args: inputs then the output, same shape)."""
+    t, f = ctype(dtype), libm_suffix(dtype)
+    checks = [f"    for (int k = 0; k < {nin + 1}; k++) {{",
+              f"        if (args[k].ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, k);",
+              f"        for (int d = 0; d < {nd}; d++)",
+              "            if (args[k].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, k);",
+              "    }",
+              f"    const tc_intp m = args[0].shape[{nd - 1}];",
+              "    tc_intp rows = 1;",
+              f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
+              "    if (rows == 0 || m == 0) return 0;",
+              "    int unit = 1;",
+              f"    for (int k = 0; k < {nin + 1}; k++) if (args[k].strides[{nd - 1}] != sizeof({t})) unit = 0;"]
+    per_row = _row_pointers(nin, nd)
+    per_row += [f"const tc_intp s{k} = args[{k}].strides[{nd - 1}];" for k in range(nin + 1)]
+    per_row += _unit_or_strided(t, range(nin + 1), lambda at: _row_body(kind, t, f, nin, at))
+    cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
+    return _kernel(name, checks, per_row, f"rows * m * {cost}", threshold)
+
+
+def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
+    """C source of the ``LogSumExp`` kernel: args ``x`` (``nd`` dims) and the output
+    (the first ``nd - 1`` dims of ``x``).  Empty and all ``-inf`` rows give ``-inf``,
+    a row holding ``+inf`` gives ``inf``, one holding NaN gives NaN.
+
+    >>> 'expf' in render_logsumexp('k0', 'float32', 2, 32768)
+    True
+    """
+    t, f = ctype(dtype), libm_suffix(dtype)
+    checks = [f"    if (args[0].ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, 0);",
+              f"    if (args[1].ndim != {nd - 1}) return TC_ERROR(TC_ERR_NDIM, 1);",
+              f"    for (int d = 0; d < {nd - 1}; d++)",
+              "        if (args[1].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, 1);",
+              f"    const tc_intp m = args[0].shape[{nd - 1}];",
+              "    tc_intp rows = 1;",
+              f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
+              "    if (rows == 0) return 0;",
+              f"    const int unit = args[0].strides[{nd - 1}] == sizeof({t});"]
+    per_row = _row_pointers(1, nd) + [f"const tc_intp s0 = args[0].strides[{nd - 1}];", f"{t} res;"]
+
+    def body(at: At) -> list[str]:
+        return _row_max(t, at) + [
+            "if (nan_ || mx == INFINITY || mx == -INFINITY) {",
+            "    res = mx;  /* NaN; +inf; all -inf or empty: -inf */",
+            "} else {"] + ["    " + x for x in _sum_exp(t, f, at, None)] + [
+            f"    res = ({t})((double)mx + log(acc));",
+            "}"]
+    per_row += _unit_or_strided(t, range(1), body) + [f"*({t} *)b1 = res;"]
+    return _kernel(name, checks, per_row, "rows * (m + 1) * 10", threshold)
+
+
+def _row_max(t: str, at: At) -> list[str]:
+    """SIMD max of the row into ``mx``; a NaN anywhere makes ``mx`` NaN (numpy's max)."""
+    return [f"{t} mx = -INFINITY; int nan_ = 0;",
+            "_Pragma(\"omp simd reduction(max:mx) reduction(|:nan_)\")",
+            "for (tc_intp i = 0; i < m; i++) {",
+            f"    const {t} v = {at(0)};",
+            "    mx = v > mx ? v : mx;",
+            "    nan_ |= v != v;",
+            "}",
+            f"if (nan_) mx = ({t})NAN;"]
+
+
+def _sum_exp(t: str, f: str, at: At, store: str | None) -> list[str]:
+    """``double acc = sum(exp(x - mx))`` over the row, storing each exponential in
+    ``store`` when given.  float32: float lanes per block, block sums in double."""
+    step = ["{", f"    const {t} e = exp{f}({at(0)} - mx);"]
+    step += [f"    {store} = e;"] if store else []
+    if not f:
+        return ["double acc = 0.0;", "_Pragma(\"omp simd reduction(+:acc)\")",
+                "for (tc_intp i = 0; i < m; i++) " + step[0]] + step[1:] + ["    acc += e;", "}"]
+    return ["double acc = 0.0;",
+            f"for (tc_intp b_ = 0; b_ < m; b_ += {SUM_BLOCK}) {{",
+            f"    const tc_intp e_ = m - b_ < {SUM_BLOCK} ? m : b_ + {SUM_BLOCK};",
+            f"    {t} part = 0;",
+            "    _Pragma(\"omp simd reduction(+:part)\")",
+            "    for (tc_intp i = b_; i < e_; i++) " + step[0]] + ["    " + x for x in step[1:]] + [
+            "        part += e;", "    }", "    acc += (double)part;", "}"]
+
+
+def _row_body(kind: str, t: str, f: str, nin: int, at: At) -> list[str]:
     """Statements for one row; ``at(k)`` is element i of operand k in this row."""
     y = nin
     if kind == "softmax_grad":  # inputs dy, sm: out = (dy - sum(dy * sm)) * sm
@@ -90,30 +176,13 @@ def _row_body(kind: str, t: str, f: str, nin: int, at: Any) -> list[str]:
                 f"const {t} tot = ({t})acc;",
                 "_Pragma(\"omp simd\")",
                 f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - tot) * {at(1)};"]
-    # SIMD max plus a NaN flag: a NaN anywhere in the row makes the row NaN, as in numpy
-    lines = [f"{t} mx = -INFINITY; int nan_ = 0;",
-             "_Pragma(\"omp simd reduction(max:mx) reduction(|:nan_)\")",
-             "for (tc_intp i = 0; i < m; i++) {",
-             f"    const {t} v = {at(0)};",
-             "    mx = v > mx ? v : mx;",
-             "    nan_ |= v != v;",
-             "}",
-             f"if (nan_) mx = ({t})NAN;",
-             "double acc = 0.0;"]
+    lines = _row_max(t, at)
     if kind == "softmax":
-        lines += ["_Pragma(\"omp simd reduction(+:acc)\")",
-                  "for (tc_intp i = 0; i < m; i++) {",
-                  f"    const {t} e = exp{f}({at(0)} - mx);",
-                  f"    {at(y)} = e;",
-                  "    acc += (double)e;",
-                  "}",
-                  f"const {t} inv = ({t})(1.0 / acc);",
-                  "_Pragma(\"omp simd\")",
-                  f"for (tc_intp i = 0; i < m; i++) {at(y)} *= inv;"]
-    else:
-        lines += ["_Pragma(\"omp simd reduction(+:acc)\")",
-                  f"for (tc_intp i = 0; i < m; i++) acc += (double)exp{f}({at(0)} - mx);",
-                  f"const {t} lg = ({t})log(acc);",
-                  "_Pragma(\"omp simd\")",
-                  f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - mx) - lg;"]
-    return lines
+        return lines + _sum_exp(t, f, at, at(y)) + [
+            f"const {t} inv = ({t})(1.0 / acc);",
+            "_Pragma(\"omp simd\")",
+            f"for (tc_intp i = 0; i < m; i++) {at(y)} *= inv;"]
+    return lines + _sum_exp(t, f, at, None) + [
+        f"const {t} lg = ({t})log(acc);",
+        "_Pragma(\"omp simd\")",
+        f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - mx) - lg;"]
