@@ -6,9 +6,11 @@ Rules: ``log(1+x) -> log1p(x)``, ``log(1-x) -> log1p(-x)``, ``exp(x)-1 -> expm1(
 sigmoid recognition and cancellation in products (``tensorc.rewrite.products``:
 ``1/(1+exp(-z)) -> sigmoid(z)``, and the gradient of the hand-written logistic
 cross-entropy stays finite at saturation), ``log(softmax(x)) -> log_softmax(x)``,
-``exp(x)/sum(exp(x), -1, keepdims) -> softmax(x)``, and
-``log(sum(exp(x))) -> m + log(sum(exp(x - m)))`` with ``m = max(x)``, and the
-cross-entropy rules of ``tensorc.rewrite.xent`` (softmax + log, forward and gradient).
+``exp(x)/sum(exp(x), -1, keepdims) -> softmax(x)``, the log-sum-exp rules of
+``tensorc.rewrite.logsumexp`` (``log(sum(exp(x), axis=-1))`` and the hand-written
+``max(x) + log(sum(exp(x - max(x))))`` over the last axis -> ``LogSumExp(x)``),
+``log(sum(exp(x))) -> m + log(sum(exp(x - m)))`` with ``m = max(x)`` for other axes, and
+the cross-entropy rules of ``tensorc.rewrite.xent`` (softmax + log, forward and gradient).
 
 >>> import tensorc.tensor as T
 >>> from tensorc.graph.fgraph import FunctionGraph
@@ -24,6 +26,7 @@ from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.elemwise import DimShuffle
 from tensorc.ops.nnet import LogSoftmax, Softmax
 from tensorc.ops.reduce import Reduce
+from tensorc.rewrite.logsumexp import RULES as LOGSUMEXP_RULES
 from tensorc.rewrite.products import canonicalize_product, negated
 from tensorc.rewrite.xent import RULES as XENT_RULES
 from tensorc.rewrite.utils import elemwise, fit, is_constant_value, match, node_row, run_rules
@@ -123,7 +126,8 @@ def softmax_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 
 
 def logsumexp_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
-    """``log(sum(exp(x), axis)) -> m + log(sum(exp(x - m), axis))``, ``m = max(x, axis)``."""
+    """``log(sum(exp(x), axis)) -> m + log(sum(exp(x - m), axis))``, ``m = max(x, axis)``
+    (the last axis alone is ``logsumexp.logsumexp_last_axis``, tried first)."""
     if node_row(node) != "log":
         return None
     red = node.inputs[0].owner
@@ -153,7 +157,8 @@ def _max_shifted(x: Variable) -> bool:
 
 
 RULES = (log1p_rule, expm1_rule, softplus_rule, one_minus_sigmoid, log_sigmoid,
-         canonicalize_product, log_softmax_rule, softmax_rule, logsumexp_rule) + XENT_RULES
+         canonicalize_product, log_softmax_rule, softmax_rule) + LOGSUMEXP_RULES \
+    + (logsumexp_rule,) + XENT_RULES
 
 
 def stabilize(fgraph: FunctionGraph) -> None:
