@@ -112,6 +112,8 @@ class FunctionMaker:
         self.on_unused_input = on_unused_input or config.on_unused_input
         self.allow_input_downcast = allow_input_downcast
         self.no_default_updates = no_default_updates
+        self.profile = profile
+        self.cache_hit = False  #: True when the rewritten graph came from the function cache
         self._check_inputs()
         t0 = time.perf_counter()
         self._build_graph()
@@ -166,7 +168,36 @@ class FunctionMaker:
         self.fgraph = FunctionGraph(explicit + shared_vars, exprs)
         self.n_outputs = len(outs)
         self.profile_passes: list[tuple[str, float, int]] = []
-        self._rewrite()
+        if self._cacheable():
+            from tensorc.compile.fncache import rewrite_cached
+            self.fgraph, self.cache_hit = rewrite_cached(self.fgraph, self.mode, self._io_text(),
+                                                         lambda fg: self._rewrite())
+        else:
+            self._rewrite()
+
+    def _cacheable(self) -> bool:
+        """Use the function cache (``tensorc.compile.fncache``)?  Only for plain modes that
+        run on the C backend (its cache directory is in use anyway), and never when the
+        passes are to be seen: profiling, ``config.debug``, per-pass checks."""
+        from tensorc.config import config
+        if type(self.mode) is not Mode or self.mode.check_each_pass or config.debug \
+                or self.profile or config.profile:
+            return False
+        if self.mode.backend == "c":
+            return True
+        if self.mode.backend != "auto":
+            return False
+        from tensorc.backend import resolve_backend
+        return resolve_backend("auto") == "c"
+
+    def _io_text(self) -> str:
+        """``In``/``Out`` options and the update targets, for the function cache key."""
+        ins = [(i.name, i.mutable, i.strict, i.allow_downcast, i.borrow, i.has_default)
+               for i in self.inputs]
+        position = {id(v): k for k, v in enumerate(self.fgraph.inputs)}
+        targets = [position[id(s)] for s, _ in self.updates]
+        return repr((ins, [o.borrow for o in self.outputs], self.n_outputs, targets,
+                     self.rebuild_strict))
 
     def _check_unused(self, explicit: list[Variable], exprs: list[Variable]) -> None:
         if self.on_unused_input == "ignore":

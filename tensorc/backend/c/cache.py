@@ -8,11 +8,14 @@ Layout under ``config.cache_dir`` (0700, owned by the user, else refused)::
                                so it is the commit record: no json, no entry.
                                Its mtime is the last-used stamp (LRU pruning).
     kernels/<k[:2]>/<k>.lock   per-key flock: one process compiles a key
+    functions/<k[:2]>/<k>.pkl  a rewritten graph (``tensorc.compile.fncache``), with
+    functions/<k[:2]>/<k>.json its commit record and .lock, as for kernels
     toolchains/<id>.json       compiler probes (see compiler.py)
 
 Correctness never depends on the locks: every file appears by atomic rename and
 an entry is trusted only when its json matches the key and the checksum of its
-library. Locks only stop two processes from compiling the same key twice.
+payload (library or pickle). Locks only stop two processes from building the same
+key twice. Both kinds of entries share the LRU pruning and the size cap.
 
 >>> from tensorc.backend.c.cache import get_library             # doctest: +SKIP
 >>> lib = get_library("int f(const tc_arg *a) { return 0; }", name_hint="f")  # doctest: +SKIP
@@ -38,7 +41,11 @@ KEY_PARTS: tuple[str, ...] = ("source", "runtime_header", "compiler", "flags", "
                               "tensorc", "cffi", "platform", "python")
 _PRUNE_INTERVAL_S = 60.0
 _STALE_TEMP_S = 3600.0
+#: entry kinds: sub-directory of the cache and the suffix of the payload file
+KINDS: tuple[tuple[str, str], ...] = (("kernels", ".so"), ("functions", ".pkl"))
+_FILE_SUFFIXES = (".json", ".so", ".pkl", ".c")  # json first: untrust, then delete
 _MEMO: dict[tuple[Any, ...], "LoadedLib"] = {}  # clearable in-process memo
+_BLOB_MEMO: dict[tuple[str, str, str], bytes] = {}  # clearable: (cache_dir, kind, key) -> payload
 
 
 @dataclasses.dataclass
@@ -96,12 +103,12 @@ def cache_key(parts: dict[str, str]) -> str:
     return _sha("\n".join(f"{name}={parts[name]}" for name in KEY_PARTS))
 
 
-def _kernels_dir(create: bool = True) -> str:
+def _kind_dir(kind: str = "kernels", create: bool = True) -> str:
     root = config.cache_dir
     if create:
         ensure_private_dir(root)
-        return ensure_private_dir(os.path.join(root, "kernels"))
-    return os.path.join(root, "kernels")
+        return ensure_private_dir(os.path.join(root, kind))
+    return os.path.join(root, kind)
 
 
 @contextlib.contextmanager
@@ -127,25 +134,36 @@ def _read_meta(base: str) -> dict[str, Any] | None:
         return None
 
 
-def _try_load(base: str, key: str) -> Any | None:
-    """dlopen the entry if it is complete and intact, else None (a miss)."""
+def _read_checked(base: str, key: str, suffix: str, field: str) -> bytes | None:
+    """The payload ``base + suffix`` if its commit record names ``key`` and its size and
+    sha256 match the record's ``<field>_size`` / ``<field>_sha256``, else None."""
     meta = _read_meta(base)
-    so = base + ".so"
     if not meta or meta.get("key") != key:
         return None
     try:
-        with open(so, "rb") as fh:
+        with open(base + suffix, "rb") as fh:
             blob = fh.read()
     except OSError:
         return None
-    if len(blob) != meta.get("so_size") or _sha(blob) != meta.get("so_sha256"):
+    if len(blob) != meta.get(field + "_size") or _sha(blob) != meta.get(field + "_sha256"):
         return None
-    try:
-        handle = loader.dlopen(so)
-    except OSError:
-        return None
+    return blob
+
+
+def _touch(base: str) -> None:
     with contextlib.suppress(OSError):
         os.utime(base + ".json")  # last-used stamp for LRU pruning
+
+
+def _try_load(base: str, key: str) -> Any | None:
+    """dlopen the entry if it is complete and intact, else None (a miss)."""
+    if _read_checked(base, key, ".so", "so") is None:
+        return None
+    try:
+        handle = loader.dlopen(base + ".so")
+    except OSError:
+        return None
+    _touch(base)
     return handle
 
 
@@ -201,7 +219,7 @@ def _get(source: str, name_hint: str, compile_missing: bool) -> LoadedLib | None
     flags = compiler.compiler_flags(info)
     parts = key_parts(source, info, flags)
     key = cache_key(parts)
-    shard = ensure_private_dir(os.path.join(_kernels_dir(), key[:2]))
+    shard = ensure_private_dir(os.path.join(_kind_dir(), key[:2]))
     base = os.path.join(shard, key)
     compiled = False
     handle = _try_load(base, key)
@@ -227,52 +245,102 @@ def explain_miss(source: str, *, name_hint: str) -> list[str]:
     parts = key_parts(source, info, compiler.compiler_flags(info))
     diffs: list[str] = []
     for entry in cache_list():
-        if entry["name_hint"] == name_hint:
+        if entry["kind"] == "kernels" and entry["name_hint"] == name_hint:
             old = entry.get("parts", {})
             changed = [p for p in KEY_PARTS if old.get(p) != parts[p]]
             diffs.append(f"{entry['key'][:12]}: differs in {', '.join(changed) or 'nothing'}")
     return diffs or [f"no cached entry named {name_hint!r}"]
 
 
+def load_blob(kind: str, key: str) -> bytes | None:
+    """The payload of the committed ``kind`` entry ``key`` (``kind`` is a name of
+    :data:`KINDS` other than ``kernels``), or None on a miss: absent, incomplete or
+    corrupt entries are misses. Memoised in the process; a disk hit marks the entry used.
+
+    >>> load_blob("functions", "0" * 64) is None               # doctest: +SKIP
+    True
+    """
+    memo_key = (config.cache_dir, kind, key)
+    blob = _BLOB_MEMO.get(memo_key)
+    if blob is not None:
+        return blob
+    base = os.path.join(_kind_dir(kind), key[:2], key)
+    blob = _read_checked(base, key, _suffix(kind), "payload")
+    if blob is not None:
+        _touch(base)
+        _BLOB_MEMO[memo_key] = blob
+    return blob
+
+
+def store_blob(kind: str, key: str, payload: bytes, *, name_hint: str,
+               parts: dict[str, str]) -> bool:
+    """Install ``payload`` as the ``kind`` entry ``key`` (atomic renames, commit record
+    last, ``parts`` stored beside it). Skipped (False) while another process holds the
+    key's lock: it is writing the same entry."""
+    shard = ensure_private_dir(os.path.join(_kind_dir(kind), key[:2]))
+    base = os.path.join(shard, key)
+    with _key_lock(base + ".lock", blocking=False) as got:
+        if not got:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(base + ".json")  # untrust the old payload before replacing it
+        _remove_temps(shard, key)
+        atomic_write(base + _suffix(kind), payload)
+        meta = {"key": key, "name_hint": name_hint, "parts": parts, "created": time.time(),
+                "payload_size": len(payload), "payload_sha256": _sha(payload)}
+        atomic_write(base + ".json", json.dumps(meta, indent=1))
+    _BLOB_MEMO[(config.cache_dir, kind, key)] = payload
+    _maybe_prune()
+    return True
+
+
+def _suffix(kind: str) -> str:
+    for name, suffix in KINDS:
+        if name == kind:
+            return suffix
+    raise ValueError(f"unknown cache entry kind {kind!r}; expected one of {[k for k, _ in KINDS]}")
+
+
 def clear_memo() -> None:
-    """Forget the in-process memo (the disk cache is untouched)."""
+    """Forget the in-process memos (the disk cache is untouched)."""
     _MEMO.clear()
+    _BLOB_MEMO.clear()
 
 
-def _entries(kdir: str) -> Iterator[tuple[str, str]]:
-    """(shard dir, key) of every committed entry; never holds a lock."""
-    with contextlib.suppress(OSError):
-        for shard_name in os.listdir(kdir):
-            shard = os.path.join(kdir, shard_name)
-            with contextlib.suppress(OSError):
-                for name in os.listdir(shard):
-                    if name.endswith(".json") and ".tmp." not in name:
-                        yield shard, name[:-5]
+def _entries() -> Iterator[tuple[str, str, str]]:
+    """(kind, shard dir, key) of every committed entry; never holds a lock."""
+    for kind, _ in KINDS:
+        kdir = _kind_dir(kind, create=False)
+        with contextlib.suppress(OSError):
+            for shard_name in os.listdir(kdir):
+                shard = os.path.join(kdir, shard_name)
+                with contextlib.suppress(OSError):
+                    for name in os.listdir(shard):
+                        if name.endswith(".json") and ".tmp." not in name:
+                            yield kind, shard, name[:-5]
 
 
 def _entry_size(base: str) -> int:
     total = 0
-    for suffix in (".so", ".c", ".json"):
+    for suffix in _FILE_SUFFIXES:
         with contextlib.suppress(OSError):
             total += os.stat(base + suffix).st_size
     return total
 
 
 def cache_list() -> list[dict[str, Any]]:
-    """One dict per cached entry: key, name_hint, bytes, last_used, created, parts."""
-    kdir = _kernels_dir(create=False)
-    if not os.path.isdir(kdir):
-        return []
+    """One dict per cached entry (kernel libraries and rewritten functions): kind, key,
+    name_hint, bytes, last_used, created, parts, path (of the payload), base."""
     out = []
-    for shard, key in _entries(kdir):
+    for kind, shard, key in _entries():
         base = os.path.join(shard, key)
         meta = _read_meta(base) or {}
         with contextlib.suppress(OSError):
-            out.append({"key": key, "name_hint": meta.get("name_hint", "?"),
+            out.append({"kind": kind, "key": key, "name_hint": meta.get("name_hint", "?"),
                         "bytes": _entry_size(base),
                         "last_used": os.stat(base + ".json").st_mtime,
                         "created": meta.get("created", 0.0), "parts": meta.get("parts", {}),
-                        "path": base + ".so"})
+                        "path": base + _suffix(kind), "base": base})
     return sorted(out, key=lambda e: e["last_used"], reverse=True)
 
 
@@ -290,7 +358,7 @@ def _remove_entry(base: str) -> bool:
         with _key_lock(lock, blocking=False) as got:
             if not got:
                 return False
-            for suffix in (".json", ".so", ".c"):  # json first: untrust, then delete
+            for suffix in _FILE_SUFFIXES:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(base + suffix)
             with contextlib.suppress(FileNotFoundError):
@@ -304,21 +372,15 @@ def cache_prune(max_mb: float | None = None) -> int:
     """Drop least-recently-used entries until the cache fits ``max_mb``
     (default ``config.cache_max_mb``), and stale temporary files. Returns the
     number of entries removed."""
-    kdir = _kernels_dir(create=False)
-    if not os.path.isdir(kdir):
-        return 0
     limit = float(config.cache_max_mb if max_mb is None else max_mb) * 1024 * 1024
-    for shard_name in os.listdir(kdir):
-        shard = os.path.join(kdir, shard_name)
-        if os.path.isdir(shard):
-            _remove_temps(shard, "", min_age_s=_STALE_TEMP_S)
+    _remove_stale_temps()
     entries = cache_list()
     total = sum(e["bytes"] for e in entries)
     removed = 0
     for entry in reversed(entries):  # oldest use first
         if total <= limit:
             break
-        if _remove_entry(entry["path"][:-3]):
+        if _remove_entry(entry["base"]):
             total -= entry["bytes"]
             removed += 1
     return removed
@@ -327,12 +389,20 @@ def cache_prune(max_mb: float | None = None) -> int:
 def cache_clear() -> int:
     """Remove every entry not being compiled right now; returns how many."""
     clear_memo()
-    kdir = _kernels_dir(create=False)
-    removed = sum(_remove_entry(os.path.join(shard, key)) for shard, key in list(_entries(kdir)))
-    with contextlib.suppress(OSError):
-        for shard_name in os.listdir(kdir):
-            _remove_temps(os.path.join(kdir, shard_name), "", min_age_s=_STALE_TEMP_S)
+    removed = sum(_remove_entry(os.path.join(shard, key)) for _, shard, key in list(_entries()))
+    _remove_stale_temps()
     return removed
+
+
+def _remove_stale_temps() -> None:
+    """Delete temporary files older than an hour (left by killed processes)."""
+    for kind, _ in KINDS:
+        kdir = _kind_dir(kind, create=False)
+        with contextlib.suppress(OSError):
+            for shard_name in os.listdir(kdir):
+                shard = os.path.join(kdir, shard_name)
+                if os.path.isdir(shard):
+                    _remove_temps(shard, "", min_age_s=_STALE_TEMP_S)
 
 
 def _maybe_prune() -> None:

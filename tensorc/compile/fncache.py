@@ -1,0 +1,281 @@
+"""Disk cache of rewritten graphs: a warm new process skips the rewrite pipeline.
+
+``function()`` spends most of a warm build rewriting the graph (and importing the
+rewrite passes).  The rewritten graph depends only on the graph handed to the
+pipeline, the mode's passes, a few config flags and the code of tensorc/numpy, so
+it is cached under a key computed from exactly those:
+
+- ``graph``: a canonical text of the *pre-rewrite* ``FunctionGraph`` — every node in
+  topological order with its op (class and every attribute, recursively), the
+  classes, types and names of its inputs and outputs; constants by dtype, shape and
+  a sha256 of their bytes; the function's inputs (explicit or shared, type, name)
+  and outputs.  An op attribute that has no stable canonical form (a lambda, a graph
+  object, an unknown extension type) makes the function uncacheable: it is simply
+  rewritten as before;
+- ``io``: ``In``/``Out`` options, number of outputs, which shared variable each update
+  writes;
+- ``mode``: optimizer name, included and excluded passes;
+- ``config``: every config flag except the cache's own location and size cap;
+- ``code``: tensorc's version, a fingerprint of its source files (path, size, mtime
+  of every ``.py``) and numpy's version; ``python``: the interpreter tag.
+
+The entry stores the rewritten graph (nodes in order and outputs) pickled with the
+function's inputs as placeholders, so a hit rebuilds it around *this* call's input
+variables; lowering, rendering and the kernel cache then run as usual.  Entries live
+in ``config.cache_dir/functions`` under the rules of ``tensorc.backend.c.cache``
+(atomic install, commit record with checksum, per-key lock, LRU pruning, size cap);
+a missing, corrupt or unloadable entry is a miss and is rewritten and stored again.
+
+>>> import tensorc.tensor as T
+>>> from tensorc.graph.fgraph import FunctionGraph
+>>> x = T.dvector('x')
+>>> text = graph_text(FunctionGraph([x], [T.exp(x) + 1]))
+>>> text.splitlines()[0]
+"in 0 TensorVariable T(float64,(False,)) 'x'"
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+import pickle
+import sys
+import types
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from tensorc.graph.basic import Apply, Constant, Variable
+from tensorc.graph.fgraph import FunctionGraph
+from tensorc.graph.type import TensorType
+
+KIND = "functions"  #: the cache entry kind (sub-directory of ``config.cache_dir``)
+PART_NAMES: tuple[str, ...] = ("graph", "io", "mode", "config", "code", "python")
+_UNKEYED_FLAGS = frozenset({"cache_dir", "cache_max_mb"})
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+_FORMAT = 1  #: bump when the payload layout changes
+
+
+class Uncacheable(Exception):
+    """The graph holds something without a stable canonical form."""
+
+
+def canonical(value: Any, depth: int = 0) -> str:
+    """A text identifying ``value`` across processes, or :class:`Uncacheable`.
+
+    >>> canonical((1, 'a', None, 2.5))
+    "t(1,'a',None,2.5)"
+    >>> canonical(np.float32(0.5))
+    'g<f4:0000003f'
+    """
+    if depth > 50:
+        raise Uncacheable("too deeply nested")
+    t = type(value)
+    if t in _SCALARS:
+        return repr(value)
+    if t is tuple or t is list:
+        return t.__name__[0] + "(" + ",".join(canonical(v, depth + 1) for v in value) + ")"
+    if t is dict:
+        items = sorted(canonical(k, depth + 1) + ":" + canonical(v, depth + 1) for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if t is set or t is frozenset:
+        return "s(" + ",".join(sorted(canonical(v, depth + 1) for v in value)) + ")"
+    if t is TensorType:
+        return f"T({value.dtype},{value.broadcastable})"
+    if isinstance(value, (Variable, Apply, FunctionGraph)):
+        raise Uncacheable(f"a graph object inside an op: {type(value).__name__}")
+    if isinstance(value, np.ndarray):
+        return _array_text(value)
+    if isinstance(value, np.generic):
+        return "g" + value.dtype.str + ":" + value.tobytes().hex()
+    if isinstance(value, np.dtype):
+        return "d" + str(value.descr if value.fields else value.str)
+    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return "f" + _global_name(value)
+    if isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is value:
+        return "u" + value.__name__
+    if isinstance(value, (np.ufunc, functools.partial, types.MethodType)):
+        raise Uncacheable(f"a callable inside an op: {value!r}")
+    return _object_text(value, depth)
+
+
+def _array_text(a: np.ndarray) -> str:
+    if a.dtype.hasobject:
+        raise Uncacheable("an object array")
+    digest = hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    return f"a({a.dtype.str},{a.shape},{digest})"
+
+
+def _global_name(obj: Any) -> str:
+    """``module:qualname`` of a class or function that pickle would find by that name."""
+    module, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
+    if not module or "<" in qual:
+        raise Uncacheable(f"{obj!r} is not importable by name")
+    found: Any = sys.modules.get(module)
+    for part in qual.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        raise Uncacheable(f"{module}.{qual} does not name {obj!r}")
+    return f"{module}:{qual}"
+
+
+def _object_text(value: Any, depth: int) -> str:
+    """Class plus state: an op, a scalar-op row, a type.  A class with its own
+    ``__reduce__`` is identified by what it reduces to (how it pickles)."""
+    cls = type(value)
+    if cls.__reduce__ is not object.__reduce__:
+        try:
+            reduced = value.__reduce__()
+        except Exception as exc:  # a __reduce__ that refuses (e.g. locks) is not cacheable
+            raise Uncacheable(f"{cls.__name__}.__reduce__ failed: {exc}") from None
+        if isinstance(reduced, str):
+            return "r" + _global_name(cls) + ":" + reduced
+        return "r" + canonical(tuple(reduced), depth + 1)
+    state: dict[str, Any] = dict(getattr(value, "__dict__", {}))
+    for klass in cls.__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            if slot not in ("__dict__", "__weakref__") and hasattr(value, slot):
+                state[slot] = getattr(value, slot)
+    if not state and not hasattr(value, "__dict__") and not getattr(cls, "__slots__", None):
+        raise Uncacheable(f"no state to identify a {cls.__name__}")
+    return "o" + _global_name(cls) + canonical(state, depth + 1)
+
+
+def graph_text(fgraph: FunctionGraph) -> str:
+    """The canonical text of ``fgraph`` (see the module docstring), or :class:`Uncacheable`."""
+    refs: dict[int, str] = {}
+    lines: list[str] = []
+    ops: dict[int, str] = {}
+    for k, v in enumerate(fgraph.inputs):
+        refs[id(v)] = f"i{k}"
+        lines.append(f"in {k} {type(v).__name__} {canonical(v.type)} {v.name!r}")
+
+    def ref(v: Variable) -> str:
+        r = refs.get(id(v))
+        if r is None:
+            if not isinstance(v, Constant):
+                raise Uncacheable(f"{v} is neither an input nor computed in the graph")
+            r = refs[id(v)] = f"c{len(refs)}"
+            lines.append(f"const {r} {_global_name(type(v))} {canonical(v.type)} "
+                         f"{canonical(v.data)} {v.name!r}")
+        return r
+    for n, node in enumerate(fgraph.toposort()):
+        ins = [ref(v) for v in node.inputs]
+        op = ops.get(id(node.op))
+        if op is None:
+            op = ops[id(node.op)] = canonical(node.op)
+        outs = []
+        for j, o in enumerate(node.outputs):
+            refs[id(o)] = f"n{n}.{j}"
+            outs.append(f"{type(o).__name__} {canonical(o.type)} {o.name!r}")
+        lines.append(f"node {n} {op} ({' '.join(ins)}) -> {'; '.join(outs)}")
+    lines.append("out " + " ".join(ref(v) for v in fgraph.outputs))
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint(package_dir: str) -> str:
+    """sha256 over (path, size, mtime) of every ``.py`` file of tensorc: an edited
+    checkout never reuses graphs rewritten by older code."""
+    stamps = []
+    stack = [package_dir]
+    while stack:
+        d = stack.pop()
+        with os.scandir(d) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name != "__pycache__":
+                        stack.append(e.path)
+                elif e.name.endswith(".py"):
+                    st = e.stat()
+                    stamps.append(f"{os.path.relpath(e.path, package_dir)}|{st.st_size}|{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()
+
+
+def code_part() -> str:
+    """tensorc's version, its source fingerprint and numpy's version."""
+    import tensorc
+    package_dir = os.path.dirname(os.path.abspath(tensorc.__file__))
+    return f"tensorc {tensorc.__version__} {_code_fingerprint(package_dir)} numpy {np.__version__}"
+
+
+def key_parts(fgraph: FunctionGraph, mode: Any, io_text: str) -> dict[str, str]:
+    """Everything the rewritten graph depends on, by name (see the module docstring);
+    raises :class:`Uncacheable`."""
+    from tensorc.config import config
+    flags = ",".join(f"{n}={v!r}" for n, v, _ in config.items() if n not in _UNKEYED_FLAGS)
+    mode_text = canonical((type(mode).__name__, mode.optimizer, tuple(mode.included),
+                           tuple(mode.excluded), mode.check_each_pass))
+    return {"graph": hashlib.sha256(graph_text(fgraph).encode()).hexdigest(), "io": io_text,
+            "mode": mode_text, "config": flags, "code": code_part(),
+            "python": f"{sys.implementation.cache_tag} {_FORMAT}"}
+
+
+def entry_key(parts: dict[str, str]) -> str:
+    """sha256 over the named parts in the order of :data:`PART_NAMES`."""
+    text = "\n".join(f"{name}={parts[name]}" for name in PART_NAMES)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dump_rewritten(fgraph: FunctionGraph) -> bytes:
+    """The rewritten graph as bytes: nodes in order (so pickling never recurses down a
+    long chain), then outputs; the graph's inputs are placeholders."""
+    placeholders = {id(v): k for k, v in enumerate(fgraph.inputs)}
+
+    class _Pickler(pickle.Pickler):
+        def persistent_id(self, obj: Any) -> int | None:
+            return placeholders.get(id(obj))
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump((_FORMAT, fgraph.toposort(), fgraph.outputs))
+    return buf.getvalue()
+
+
+def load_rewritten(payload: bytes, inputs: Sequence[Variable]) -> FunctionGraph:
+    """The graph of :func:`dump_rewritten` rebuilt around ``inputs``; raises on a bad payload."""
+    class _Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: Any) -> Variable:
+            return inputs[pid]
+    fmt, _nodes, outputs = _Unpickler(io.BytesIO(payload)).load()
+    if fmt != _FORMAT:
+        raise ValueError(f"function cache entry of format {fmt}, expected {_FORMAT}")
+    for v in outputs:
+        if not isinstance(v, Variable):
+            raise ValueError("function cache entry: an output is not a variable")
+    return FunctionGraph(list(inputs), outputs, clone=False)
+
+
+def rewrite_cached(fgraph: FunctionGraph, mode: Any, io_text: str,
+                   rewrite: Callable[[FunctionGraph], None]) -> tuple[FunctionGraph, bool]:
+    """The rewritten form of ``fgraph``: from the cache, or by ``rewrite(fgraph)`` (in
+    place) and then stored.  Returns ``(graph, hit)``.  Never fails because of the cache:
+    an uncacheable graph, an unusable cache directory or a bad entry means "rewrite".
+    """
+    from tensorc.backend.c import cache
+    from tensorc.backend.c.errors import CacheError
+    try:
+        parts = key_parts(fgraph, mode, io_text)
+    except Uncacheable:
+        rewrite(fgraph)
+        return fgraph, False
+    key = entry_key(parts)
+    try:
+        payload = cache.load_blob(KIND, key)
+    except (CacheError, OSError):
+        payload = None
+    if payload is not None:
+        try:
+            return load_rewritten(payload, fgraph.inputs), True
+        except Exception:  # any unreadable payload is a miss; it is overwritten below
+            pass
+    rewrite(fgraph)
+    try:
+        data = dump_rewritten(fgraph)
+    except Exception:  # an op that does not pickle: not cached
+        return fgraph, False
+    try:
+        cache.store_blob(KIND, key, data, name_hint=f"function:{len(fgraph.apply_nodes)}nodes",
+                         parts=parts)
+    except (CacheError, OSError):
+        pass
+    return fgraph, False
