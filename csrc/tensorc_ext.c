@@ -166,6 +166,8 @@ int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *spec
     return tc_run_program(prog, failed_step);
 }
 
+#include "tensorc_segment.c" /* tc_run_segment */
+
 void *tc_dlopen(const char *path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
 void *tc_dlsym(void *handle, const char *name) { return dlsym(handle, name); }
 const char *tc_dlerror(void) { return dlerror(); }

@@ -45,7 +45,38 @@ typedef struct tc_program {
     tc_intp *dims; /* nslots * 2 * TC_MAX_NDIM: shape then strides per slot */
 } tc_program;
 
+/* One output of a segment (tensorc_segment.c): local slot, numpy dtype number, ndim,
+ * the local slot it reuses in place (-1: allocate), its shape sources (dimsrc[first ..
+ * first + 2*ndim): pairs of local slot and dimension, slot -1 = size 1), the index of its
+ * two cached arrays in the cache list, and the check applied when binding it. */
+typedef struct tc_alloc {
+    int32_t slot;
+    int32_t type_num;
+    int32_t ndim;
+    int32_t inplace;
+    int32_t first;
+    int32_t cache;
+    tc_slot_spec spec;
+} tc_alloc;
+
+/* A segment: local slot k is storage[slot_of[k]]; slots [0, nin) are read from storage
+ * and checked with specs, the allocs fill the others. */
+typedef struct tc_segment {
+    int32_t nslots;
+    int32_t nin;
+    int32_t nalloc;
+    int32_t pad;
+    const int32_t *slot_of;
+    const tc_slot_spec *specs;
+    const tc_alloc *allocs;
+    const int32_t *dimsrc;
+} tc_segment;
+
 int tc_run_program(const tc_program *prog, int32_t *failed_step);
+/* storage and cache are id() of Python lists (the function's slot values, and two cached
+ * arrays per alloc); binds, allocates, then runs the program's steps. */
+int tc_run_segment(tc_program *prog, const tc_segment *seg, uintptr_t storage, uintptr_t cache,
+                   int32_t *failed_step);
 /* seq is the address of a Python list or tuple of buffer-exporting objects
  * (numpy arrays), e.g. id(lst); the caller keeps it alive during the call. */
 int tc_bind(tc_program *prog, uintptr_t seq, int32_t first_slot, int32_t n,

@@ -25,6 +25,14 @@ typedef struct tc_program {
     tc_arg *slots;
     tc_intp *dims;
 } tc_program;
+typedef struct tc_alloc {
+    int32_t slot; int32_t type_num; int32_t ndim; int32_t inplace; int32_t first; int32_t cache;
+    tc_slot_spec spec;
+} tc_alloc;
+typedef struct tc_segment {
+    int32_t nslots; int32_t nin; int32_t nalloc; int32_t pad;
+    const int32_t *slot_of; const tc_slot_spec *specs; const tc_alloc *allocs; const int32_t *dimsrc;
+} tc_segment;
 """
 
 #: Functions of ``tensorc._ext`` (API mode, compiled at install time).
@@ -32,6 +40,7 @@ EXT_FUNCS_CDEF = """
 #define TC_MAX_NDIM 64
 int tc_run_program(const tc_program *prog, int32_t *failed_step);
 int tc_bind(tc_program *prog, uintptr_t seq, int32_t first_slot, int32_t n, const tc_slot_spec *specs);
+int tc_run_segment(tc_program *prog, const tc_segment *seg, uintptr_t storage, uintptr_t cache, int32_t *failed_step);
 int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *specs, int32_t *failed_step);
 void *tc_dlopen(const char *path);
 void *tc_dlsym(void *handle, const char *name);

@@ -33,6 +33,7 @@ from tensorc.graph.basic import Apply, Constant
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, calls_blas, dimshuffle_views,
                                          matmul_steps, serial_runner, single_kernel_runner)
+from tensorc.backend.c.segment import Segment
 from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
 
 _getrefcount = sys.getrefcount
@@ -134,61 +135,6 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
     return run
 
 
-class _Segment:
-    """Consecutive kernel steps run by one ``KernelProgram`` call."""
-
-    def __init__(self, steps: list[KernelStep], prog: Program, lib: Any) -> None:
-        from tensorc.backend.c.runner import KernelProgram, spec_for
-        self.steps = steps
-        slots: list[int] = []
-        written: set[int] = set()
-        for s in steps:
-            for i in s.inputs + s.outputs:
-                if i not in slots:
-                    slots.append(i)
-            written.update(s.outputs)
-        self.slots = slots
-        local = {s: k for k, s in enumerate(slots)}
-        specs = [spec_for(prog.slot_vars[s].type.dtype, prog.slot_vars[s].type.ndim,
-                          writable=s in written) for s in slots]
-        kernels = [(lib.kernel(s.name), [local[i] for i in s.inputs + s.outputs]) for s in steps]
-        self.kprog = KernelProgram(kernels, specs)
-        self.allocs = []
-        for s in steps:
-            dts = tuple(np.dtype(prog.slot_vars[o].type.dtype) for o in s.outputs)
-            inpl = {s.outputs[o]: s.inputs[i] for o, i in s.inplace.items()}
-            self.allocs.append((s.shape_fn, s.inputs, s.outputs, dts, inpl))
-
-    def bad_operand(self, k: int, storage: list[Any]) -> Exception:
-        """The error for an operand of step ``k`` that is not an array of the compiled rank."""
-        step = self.steps[k]
-        for j, slot in enumerate(step.inputs):
-            a, var = storage[slot], step.kernel_vars[j]
-            if not isinstance(a, np.ndarray):
-                return ValueError(f"{step.node.op}: input {j} ({var}) is not an array but a "
-                                  f"{type(a).__name__} (trust_input skips conversion)")
-            if a.ndim != var.type.ndim:
-                return ValueError(f"{step.node.op}: input {j} ({var}) has {a.ndim} dimensions, "
-                                  f"shape {a.shape}; its type {var.type} has {var.type.ndim} dimensions")
-        return ValueError(f"{step.node.op}: bad operands")
-
-    def error(self, err: KernelError, storage: list[Any]) -> Exception:
-        if err.step < 0:
-            slot = self.slots[err.operand]
-            return ValueError(f"{err} — operand is slot %{slot}")
-        step = self.steps[err.step]
-        node = step.node
-        ins = [storage[i] for i in step.inputs]
-        try:  # the numpy implementation names the problem the way the numpy backend does
-            node.op.perform(node, [storage[i] for i in step.node_slots])
-        except (ValueError, TypeError, IndexError) as exc:
-            return exc
-        except Exception:
-            pass
-        shapes = ", ".join(str(getattr(a, "shape", "?")) for a in ins)
-        return ValueError(f"{node.op}: {err} (input shapes {shapes})")
-
-
 def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
     """The per-call function of a lowered, loaded program."""
     template: list[Any] = [None] * len(prog.slot_vars)
@@ -218,19 +164,27 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
             if profile is None:
                 continue
         if pending:
-            plan.append((True, _Segment(pending, prog, lib)))
+            plan.append((True, Segment(pending, prog, lib)))
             pending = []
         if isinstance(step, NumpyStep):
             plan.append((False, step))
     if pending:
-        plan.append((True, _Segment(pending, prog, lib)))
+        plan.append((True, Segment(pending, prog, lib)))
     n_in = prog.n_inputs
     out_slots = prog.outputs
     matmuls = matmul_steps(prog)
     views = dimshuffle_views(prog)
     has_numpy = any(not is_k and item.index not in views for is_k, item in plan)
 
-    def run_segment(seg: _Segment, storage: list[Any]) -> None:
+    def run_segment(seg: Segment, storage: list[Any]) -> None:
+        if seg.c_run is not None:  # shapes, buffers and kernels in one C call
+            err = seg.c_run(storage)
+            if err:
+                try:
+                    seg.kprog._raise(err, seg.kprog.c_failed[0], [storage[s] for s in seg.slots])
+                except KernelError as exc:
+                    raise seg.error(exc, storage) from None
+            return
         for k, (shape_fn, ins, outs, dts, inpl) in enumerate(seg.allocs):
             try:
                 shapes = shape_fn([storage[i].shape for i in ins])

@@ -23,16 +23,22 @@ Rendered = tuple[str, list[Any], Callable[[Sequence[tuple]], list[tuple]], dict[
 
 
 def broadcast_shape_fn(bcast: Sequence[Sequence[bool]], nout: int) -> Callable[[Sequence[tuple]], list[tuple]]:
-    """Output shapes of an elementwise loop: per dimension, the first non-broadcastable input's size."""
+    """Output shapes of an elementwise loop: per dimension, the first non-broadcastable input's size.
+
+    Its ``plan`` says the same as data, for the C segment runner: per output, per dimension,
+    (kernel input, its dimension), or (-1, -1) for size 1.
+
+    >>> broadcast_shape_fn([(False, True), (True, False)], 1).plan
+    [((0, 0), (1, 1))]
+    """
     nd = len(bcast[0]) if bcast else 0
     src = [next((k for k, b in enumerate(bcast) if not b[d]), -1) for d in range(nd)]
-    if nd == 0:
-        return lambda shapes: [()] * nout
     pairs = tuple((d, k) for d, k in enumerate(src))
 
     def shape_fn(shapes: Sequence[tuple]) -> list[tuple]:
         out = tuple(shapes[k][d] if k >= 0 else 1 for d, k in pairs)
         return [out] * nout
+    shape_fn.plan = [tuple((k, d if k >= 0 else -1) for d, k in pairs)] * nout  # type: ignore[attr-defined]
     return shape_fn
 
 

@@ -96,6 +96,7 @@ def _shape_fn(bc: Sequence[Sequence[bool]], axis: Sequence[int], keepdims: bool)
 
     def shape_fn(shapes: Sequence[tuple]) -> list[tuple]:
         return [tuple(1 if r else (shapes[k][d] if k >= 0 else 1) for d, k, r in plan)]
+    shape_fn.plan = [tuple((-1, -1) if r or k < 0 else (k, d) for d, k, r in plan)]  # type: ignore[attr-defined]
     return shape_fn
 
 
