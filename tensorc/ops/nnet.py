@@ -145,11 +145,14 @@ def logsumexp_numpy(x: np.ndarray) -> np.ndarray:
     """
     if x.shape[-1] == 0:
         return np.full(x.shape[:-1], -np.inf, dtype=x.dtype)
-    m = x.max(axis=-1, keepdims=True)
+    w = x.astype(np.float64) if x.dtype == np.float32 else x
+    m = w.max(axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, np.zeros_like(m))  # inf/nan rows: exp gives the answer
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s = np.exp(x - m).sum(axis=-1)
-        return np.asarray(np.log(s) + m[..., 0], dtype=x.dtype)
+        d = w - m
+        at_max = d == 0  # exp(0) == 1 each: log1p of the rest keeps tiny terms' digits
+        s = np.where(at_max, 0, np.exp(d)).sum(axis=-1) + (at_max.sum(axis=-1) - 1)
+        return np.asarray(np.log1p(s) + m[..., 0], dtype=x.dtype)
 
 
 class LogSumExp(Op):

@@ -36,7 +36,7 @@ def _order_kept(op: DimShuffle) -> bool:
     return kept == sorted(kept)
 
 
-def _under_views(v: Variable, *, reshape: bool = False) -> tuple[Variable, bool]:
+def under_views(v: Variable, *, reshape: bool = False) -> tuple[Variable, bool]:
     """``v`` below order-keeping DimShuffles and Rebroadcasts (and, with ``reshape``,
     ``Reshape`` to one dimension with target ``-1`` or a symbolic length); also
     whether a ``Reshape`` was passed."""
@@ -83,7 +83,7 @@ def logsumexp_last_axis(fgraph: FunctionGraph, node: Apply) -> list[Variable] | 
     """``log(sum(exp(x), axis=-1)) -> LogSumExp(x)`` (``keepdims`` too)."""
     if node_row(node) != "log":
         return None
-    red = _last_axis_reduce(_under_views(node.inputs[0])[0], "add")
+    red = _last_axis_reduce(under_views(node.inputs[0])[0], "add")
     e = match(red.inputs[0], "exp") if red is not None else None
     if e is None or e[0].type != red.inputs[0].type or _shifted(e[0]) is not None:
         return None
@@ -98,7 +98,7 @@ def _shifted(v: Variable) -> tuple[Variable, Variable] | None:
     if sub is None:
         return None
     x, b = sub
-    m = _under_views(b)[0]
+    m = under_views(b)[0]
     mx = _last_axis_reduce(m, "maximum")
     if mx is None or mx.inputs[0] is not x or b.broadcastable != m.broadcastable + (True,):
         return None
@@ -107,10 +107,23 @@ def _shifted(v: Variable) -> tuple[Variable, Variable] | None:
 
 def _shifted_log_term(v: Variable) -> tuple[Variable, Variable] | None:
     """``(x, m)`` when ``v`` is a view of ``log(sum(exp(x - m'), axis=-1))``."""
-    lg = match(_under_views(v)[0], "log")
-    red = _last_axis_reduce(_under_views(lg[0])[0], "add") if lg is not None else None
+    lg = match(under_views(v)[0], "log")
+    red = _last_axis_reduce(under_views(lg[0])[0], "add") if lg is not None else None
     e = match(red.inputs[0], "exp") if red is not None else None
     return _shifted(e[0]) if e is not None else None
+
+
+def _add_terms(node: Apply, depth: int) -> list[Variable]:
+    """The terms of the sum ``node`` computes, through nested ``add`` nodes
+    (``2 + m + log(...)`` is ``add(add(2, m), log(...))``)."""
+    terms: list[Variable] = []
+    for v in node.inputs:
+        inner = v.owner
+        if depth > 0 and inner is not None and node_row(inner) == "add":
+            terms += _add_terms(inner, depth - 1)
+        else:
+            terms.append(v)
+    return terms
 
 
 def logsumexp_shifted(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
@@ -118,14 +131,14 @@ def logsumexp_shifted(fgraph: FunctionGraph, node: Apply) -> list[Variable] | No
     over the last axis seen through views (``keepdims``, ``dimshuffle``, ``flatten``)."""
     if node_row(node) != "add":
         return None
-    ins = list(node.inputs)
+    ins = _add_terms(node, 3)
     for i, a in enumerate(ins):
         term = _shifted_log_term(a)
         if term is None:
             continue
         x, m = term
         for j, b in enumerate(ins):
-            base, reshaped = _under_views(b, reshape=True)
+            base, reshaped = under_views(b, reshape=True)
             if j == i or base is not m or (reshaped and x.ndim != 2) \
                     or b.broadcastable != a.broadcastable:
                 continue

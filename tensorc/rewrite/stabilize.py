@@ -26,7 +26,7 @@ from tensorc.graph.fgraph import FunctionGraph
 from tensorc.ops.elemwise import DimShuffle
 from tensorc.ops.nnet import LogSoftmax, Softmax
 from tensorc.ops.reduce import Reduce
-from tensorc.rewrite.logsumexp import RULES as LOGSUMEXP_RULES
+from tensorc.rewrite.logsumexp import RULES as LOGSUMEXP_RULES, under_views
 from tensorc.rewrite.products import canonicalize_product, negated
 from tensorc.rewrite.xent import RULES as XENT_RULES
 from tensorc.rewrite.utils import elemwise, fit, is_constant_value, match, node_row, run_rules
@@ -127,10 +127,11 @@ def softmax_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
 
 def logsumexp_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
     """``log(sum(exp(x), axis)) -> m + log(sum(exp(x - m), axis))``, ``m = max(x, axis)``
-    (the last axis alone is ``logsumexp.logsumexp_last_axis``, tried first)."""
+    (``keepdims`` too; the last axis alone is ``logsumexp.logsumexp_last_axis``, tried first)."""
     if node_row(node) != "log":
         return None
-    red = node.inputs[0].owner
+    base = under_views(node.inputs[0])[0]
+    red = base.owner
     if red is None or type(red.op) is not Reduce or red.op.scalar_op != "add":
         return None
     e = match(red.inputs[0], "exp")
@@ -138,10 +139,15 @@ def logsumexp_rule(fgraph: FunctionGraph, node: Apply) -> list[Variable] | None:
         return None
     import tensorc.tensor as T
     x, axis = e[0], list(red.op.axis)
+    keep = tuple(b or d in axis for d, b in enumerate(x.broadcastable))
+    keepdims = node.outputs[0].broadcastable == keep
+    if base is not node.inputs[0] and not keepdims:
+        return None
     m = T.max(x, axis=axis, keepdims=True)
     m = T.switch(T.isinf(m), T.zeros_like(m), m)  # all -inf (or inf) rows: keep numpy's answer
-    inner = T.sum(T.exp(x - m), axis=axis, dtype=red.op.dtype, acc_dtype=red.op.acc_dtype)
-    m_red = T.max(m, axis=axis) if axis else m
+    inner = T.sum(T.exp(x - m), axis=axis, dtype=red.op.dtype, acc_dtype=red.op.acc_dtype,
+                  keepdims=keepdims)
+    m_red = m if keepdims or not axis else T.max(m, axis=axis)
     return [fit(m_red + T.log(inner), node.outputs[0])]
 
 

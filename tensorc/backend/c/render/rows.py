@@ -127,8 +127,8 @@ def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
         return _row_max(t, at) + [
             "if (nan_ || mx == INFINITY || mx == -INFINITY) {",
             "    res = mx;  /* NaN; +inf; all -inf or empty: -inf */",
-            "} else {"] + ["    " + x for x in _sum_exp(t, f, at, None)] + [
-            f"    res = ({t})((double)mx + log(acc));",
+            "} else {"] + ["    " + x for x in _sum_exp_off_max(t, f, at)] + [
+            f"    res = ({t})((double)mx + log1p(acc + (ones - 1.0)));",
             "}"]
     per_row += _unit_or_strided(t, range(1), body) + [f"*({t} *)b1 = res;"]
     return _kernel(name, checks, per_row, "rows * (m + 1) * 10", threshold)
@@ -156,6 +156,21 @@ def _sum_exp(t: str, f: str, at: At, store: str | None) -> list[str]:
             "for (tc_intp i = 0; i < m; i++) {",
             f"    const {t} e = exp{f}({at(0)} - mx);"] + ([f"    {store} = e;"] if store else []) + [
             f"    acc += {cast}e;",
+            "}"]
+
+
+def _sum_exp_off_max(t: str, f: str, at: At) -> list[str]:
+    """``acc``: the sum of ``exp(x - mx)`` over the elements below the (finite) max, and
+    ``ones``: how many equal it; ``log1p(acc + ones - 1)`` keeps the digits that
+    ``log(1 + acc)`` loses when the other elements are tiny (``[0, -25]``)."""
+    cast = "(double)" if f else ""
+    return ["double acc = 0.0, ones = 0.0;",
+            "_Pragma(\"omp simd reduction(+:acc, ones)\")",
+            "for (tc_intp i = 0; i < m; i++) {",
+            f"    const {t} d = {at(0)} - mx;",
+            f"    const {t} e = exp{f}(d);",
+            f"    acc += d == 0 ? 0.0 : {cast}e;",
+            "    ones += d == 0 ? 1.0 : 0.0;",
             "}"]
 
 
