@@ -24,7 +24,6 @@ key twice. Both kinds of entries share the LRU pruning and the size cap.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -48,16 +47,21 @@ _MEMO: dict[tuple[Any, ...], "LoadedLib"] = {}  # clearable in-process memo
 _BLOB_MEMO: dict[tuple[str, str, str], bytes] = {}  # clearable: (cache_dir, kind, key) -> payload
 
 
-@dataclasses.dataclass
 class LoadedLib:
     """A compiled, dlopen'ed kernel library."""
-    path: str            #: the .so
-    key: str             #: sha256 cache key
-    name_hint: str
-    handle: Any          #: dlopen handle (cffi ``void *``)
-    compiled: bool       #: True when this call compiled it (a cache miss)
-    source_path: str
-    _kernels: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def __init__(self, path: str, key: str, name_hint: str, handle: Any, compiled: bool,
+                 source_path: str) -> None:
+        self.path = path              #: the .so
+        self.key = key                #: sha256 cache key
+        self.name_hint = name_hint
+        self.handle = handle          #: dlopen handle (cffi ``void *``)
+        self.compiled = compiled      #: True when this call compiled it (a cache miss)
+        self.source_path = source_path
+        self._kernels: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"LoadedLib({self.path!r}, compiled={self.compiled})"
 
     def kernel(self, name: str) -> Any:
         """The function pointer (``tc_kernel_fn``) of kernel ``name``."""

@@ -14,7 +14,6 @@ True
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -40,17 +39,31 @@ BASE_FLAGS: tuple[str, ...] = (
 DEFAULT_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
 LINK_LIBS: tuple[str, ...] = ("-lm",)
 _PROBE_SOURCE = "int tc_probe(int x) { return x + 1; }\n"
-_OPENMP_PROBE_SOURCE = "#include <omp.h>\nint tc_probe(void) { return omp_get_max_threads(); }\n"
 
 
-@dataclasses.dataclass(frozen=True)
 class CompilerInfo:
-    """What tensorc knows about one compiler binary."""
-    path: str           #: absolute path of the driver
-    version: str        #: first line of ``--version``
-    works: bool         #: it built a tiny shared library
-    openmp: bool        #: ``-fopenmp`` builds and links
-    error: str = ""     #: why ``works`` is False
+    """What tensorc knows about one compiler binary (a plain class: no dataclass
+    machinery to import on the warm path)."""
+    __slots__ = ("path", "version", "works", "error")
+
+    def __init__(self, path: str, version: str, works: bool, error: str = "") -> None:
+        self.path = path          #: absolute path of the driver
+        self.version = version    #: first line of ``--version``
+        self.works = works        #: it built a tiny shared library
+        self.error = error        #: why ``works`` is False
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields by name (what the probe file stores)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is CompilerInfo and self.as_dict() == other.as_dict()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        return "CompilerInfo(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
 
 
 @functools.lru_cache(maxsize=16)
@@ -105,14 +118,15 @@ def _probe_compile(cc: str, source: str, extra: Sequence[str]) -> tuple[bool, st
 
 
 def _probe(cc: str) -> CompilerInfo:
+    """Version line and a test build of a tiny shared library (kernels need nothing
+    more: threads come from ``tensorc._ext``'s pool, not from ``-fopenmp``)."""
     try:
         proc = _run([cc, "--version"])
         version = (proc.stdout or proc.stderr).strip().splitlines()[0] if proc.returncode == 0 else ""
     except (OSError, IndexError):
         version = ""
     works, err = _probe_compile(cc, _PROBE_SOURCE, ())
-    openmp = works and _probe_compile(cc, _OPENMP_PROBE_SOURCE, ("-fopenmp",))[0]
-    return CompilerInfo(cc, version, works, openmp, "" if works else err)
+    return CompilerInfo(cc, version, works, "" if works else err)
 
 
 def _info_file(cc: str) -> str:
@@ -134,7 +148,7 @@ def _compiler_info_cached(cc: str, info_file: str) -> CompilerInfo:
         try:
             ensure_private_dir(config.cache_dir)
             ensure_private_dir(os.path.dirname(info_file))
-            atomic_write(info_file, json.dumps(dataclasses.asdict(info)))
+            atomic_write(info_file, json.dumps(info.as_dict()))
         except OSError:
             pass
     return info
