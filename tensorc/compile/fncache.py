@@ -180,16 +180,16 @@ def _code_fingerprint(package_dir: str) -> str:
     checkout never reuses graphs rewritten by older code."""
     stamps = []
     stack = [package_dir]
+    cut = len(package_dir) + 1
     while stack:
         d = stack.pop()
         with os.scandir(d) as it:
             for e in it:
-                if e.is_dir(follow_symlinks=False):
-                    if e.name != "__pycache__":
-                        stack.append(e.path)
-                elif e.name.endswith(".py"):
+                if e.name.endswith(".py"):
                     st = e.stat()
-                    stamps.append(f"{os.path.relpath(e.path, package_dir)}|{st.st_size}|{st.st_mtime_ns}")
+                    stamps.append(f"{e.path[cut:]}|{st.st_size}|{st.st_mtime_ns}")
+                elif e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
     return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()
 
 
