@@ -342,7 +342,7 @@ static inline float tc_ultra_fast_sigmoid_f32(float x) {
  *     tanh = q + (em - q d - q de) / d, with 1/d ~= (1 - q) / 2.
  *   y is clamped to 40 (f32: 20), where tanh already rounds to 1, so 2^k never
  *     overflows and +-inf give +-1.  copysign restores the sign (-0.0 stays
- *     -0.0); a NaN input is returned as is.
+ *     -0.0); a NaN input propagates through every step (NaN out).
  * Without hardware FMA (no __FMA__) the fma steps become a multiply and an
  * add: still vectorised, slightly less accurate.
  */
@@ -355,7 +355,7 @@ static inline float tc_ultra_fast_sigmoid_f32(float x) {
 #endif
 static inline double tc_tanh_f64(double x) {
     double t = fabs(x);
-    double y = t < 20.0 ? 2.0 * t : 40.0;
+    double y = t >= 20.0 ? 40.0 : 2.0 * t;  /* NaN stays NaN */
     double kd = TC_TANH_FMA(y, 1.4426950408889634, -0.5) + 0x1.8p52; /* k + 1.5*2^52 */
     double k = kd - 0x1.8p52;
     double r = TC_TANH_FMA(-k, 0x1.62e42fefa2000p-1, y);              /* ln2 hi */
@@ -381,11 +381,11 @@ static inline double tc_tanh_f64(double x) {
     double q = em / d;
     double rem = TC_TANH_FMA(-q, d, em) - q * de;
     double res = TC_TANH_FMA(rem, em < 2.0 ? (1.0 - q) * 0.5 : 0.0, q);
-    return copysign(t == t ? res : t, x);
+    return copysign(res, x);
 }
 static inline float tc_tanh_f32(float x) {
     float t = fabsf(x);
-    float y = t < 10.0f ? 2.0f * t : 20.0f;
+    float y = t >= 10.0f ? 20.0f : 2.0f * t;
     float kd = TC_TANH_FMAF(y, 1.44269504f, -0.5f) + 0x1.8p23f;       /* k + 1.5*2^23 */
     float k = kd - 0x1.8p23f;
     float r = TC_TANH_FMAF(-k, 0x1.62e4p-1f, y);                      /* ln2 hi */
@@ -406,7 +406,7 @@ static inline float tc_tanh_f32(float x) {
     float q = em / d;
     float rem = TC_TANH_FMAF(-q, d, em) - q * de;
     float res = TC_TANH_FMAF(rem, em < 2.0f ? (1.0f - q) * 0.5f : 0.0f, q);
-    return copysignf(t == t ? res : t, x);
+    return copysignf(res, x);
 }
 #undef TC_TANH_FMA
 #undef TC_TANH_FMAF
