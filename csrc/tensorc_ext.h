@@ -45,22 +45,31 @@ typedef struct tc_program {
     tc_intp *dims; /* nslots * 2 * TC_MAX_NDIM: shape then strides per slot */
 } tc_program;
 
-/* One output of a segment (tensorc_segment.c): local slot, numpy dtype number, ndim,
- * the local slot it reuses in place (-1: allocate), its shape sources (dimsrc[first ..
- * first + 2*ndim): pairs of local slot and dimension, slot -1 = size 1), the index of its
- * two cached arrays in the cache list, and the check applied when binding it. */
+/* One slot a segment fills before its kernels run (tensorc_segment.c), by kind:
+ *  TC_FILL_ARRAY: an array -- the one of local slot `source` (in place) or, when source
+ *      is -1, a recycled or new one of numpy dtype `type_num`;
+ *  TC_FILL_VIEW:  a dimshuffle of local slot `source` (no array: only kernels read it);
+ *  TC_FILL_SHAPE: the int64 scalar `shape[dim]` of local slot `source` (Shape_i).
+ * Shapes: dimsrc[first .. first + 2*ndim) holds, per dimension, a (local slot,
+ * dimension) pair, slot -1 = size 1 (a view's new axis); TC_FILL_SHAPE has one pair.
+ * `cache`: index of the array's two cached buffers in the cache list; `spec`: the check
+ * applied when binding the array. */
+#define TC_FILL_ARRAY 0
+#define TC_FILL_VIEW 1
+#define TC_FILL_SHAPE 2
 typedef struct tc_alloc {
     int32_t slot;
+    int32_t kind;
     int32_t type_num;
     int32_t ndim;
-    int32_t inplace;
+    int32_t source;
     int32_t first;
     int32_t cache;
     tc_slot_spec spec;
 } tc_alloc;
 
 /* A segment: local slot k is storage[slot_of[k]]; slots [0, nin) are read from storage
- * and checked with specs, the allocs fill the others. */
+ * and checked with specs, the allocs fill the others, in order. */
 typedef struct tc_segment {
     int32_t nslots;
     int32_t nin;

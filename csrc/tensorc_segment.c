@@ -15,7 +15,9 @@
  *     is never overwritten while the caller holds it, and `W = W - lr * g` alternates
  *     between two buffers without allocating;
  *   - it is stored into the storage list and bound;
- * and finally the kernels run without the GIL (tc_run_program).
+ * dimshuffles and Shape_i read only by kernels of the segment are filled in the same order
+ * without any Python object (TC_FILL_VIEW, TC_FILL_SHAPE); and finally the kernels run
+ * without the GIL (tc_run_program).
  */
 #ifndef TC_NO_NUMPY
 
@@ -31,8 +33,8 @@ static int tc_same_shape(PyObject *obj, int ndim, const npy_intp *dims) {
 /* A new reference to the array for allocation `al`, or NULL (error code in *err). */
 static PyObject *tc_segment_output(tc_program *prog, const tc_segment *seg, const tc_alloc *al,
                                    PyObject *storage, PyObject *cache, int *err) {
-    if (al->inplace >= 0) {
-        PyObject *src = PyList_GET_ITEM(storage, seg->slot_of[al->inplace]);
+    if (al->source >= 0) {
+        PyObject *src = PyList_GET_ITEM(storage, seg->slot_of[al->source]);
         Py_INCREF(src);
         return src;
     }
@@ -68,6 +70,55 @@ static PyObject *tc_segment_output(tc_program *prog, const tc_segment *seg, cons
     return arr;
 }
 
+/* Slot al->slot = a dimshuffle of al->source: dimension d is the source's dimension
+ * dimsrc[2d+1] (same stride), or a new axis of size 1; the source's other dimensions
+ * must have size 1 (they are dropped). */
+static int tc_segment_view(tc_program *prog, const tc_segment *seg, const tc_alloc *al) {
+    const tc_arg *src = &prog->slots[al->source];
+    tc_arg *out = &prog->slots[al->slot];
+    tc_intp *shape = prog->dims + (size_t)al->slot * 2 * TC_MAX_NDIM;
+    tc_intp *strides = shape + TC_MAX_NDIM;
+    const int32_t *pairs = seg->dimsrc + al->first;
+    uint64_t used = 0;
+    for (int d = 0; d < al->ndim; d++) {
+        int32_t s = pairs[2 * d], k = pairs[2 * d + 1];
+        if (s < 0) {
+            shape[d] = 1;
+            strides[d] = 0;
+            continue;
+        }
+        if (s != al->source || k < 0 || k >= src->ndim) return TC_ERROR(TC_ERR_INTERNAL, al->slot);
+        shape[d] = src->shape[k];
+        strides[d] = src->strides[k];
+        used |= (uint64_t)1 << k;
+    }
+    for (int k = 0; k < src->ndim; k++)
+        if (!(used >> k & 1) && src->shape[k] != 1) return TC_ERROR(TC_ERR_SHAPE, al->source);
+    out->data = src->data;
+    out->shape = shape;
+    out->strides = strides;
+    out->ndim = al->ndim;
+    out->flags = 0;
+    return 0;
+}
+
+/* Slot al->slot = the int64 scalar shape[k] of al->source, stored in the slot's own
+ * dims area. */
+static int tc_segment_shape(tc_program *prog, const tc_segment *seg, const tc_alloc *al) {
+    const tc_arg *src = &prog->slots[al->source];
+    int32_t k = seg->dimsrc[al->first + 1];
+    if (al->ndim != 0 || k < 0 || k >= src->ndim) return TC_ERROR(TC_ERR_INTERNAL, al->slot);
+    tc_intp *cell = prog->dims + (size_t)al->slot * 2 * TC_MAX_NDIM;
+    cell[0] = src->shape[k];
+    tc_arg *out = &prog->slots[al->slot];
+    out->data = (char *)cell;
+    out->shape = cell + 1;
+    out->strides = cell + 1;
+    out->ndim = 0;
+    out->flags = 0;
+    return 0;
+}
+
 static int tc_segment_prepare(tc_program *prog, const tc_segment *seg, PyObject *storage,
                               PyObject *cache) {
     if (!tc_numpy_ready() || !PyList_Check(storage) || !PyList_Check(cache) ||
@@ -82,8 +133,17 @@ static int tc_segment_prepare(tc_program *prog, const tc_segment *seg, PyObject 
     }
     for (int32_t a = 0; a < seg->nalloc; a++) {
         const tc_alloc *al = &seg->allocs[a];
-        if (al->slot < seg->nin || al->slot >= seg->nslots || al->ndim > TC_MAX_NDIM ||
-            al->cache < 0 || al->cache + 2 > ncache || al->inplace >= seg->nslots)
+        if (al->slot < seg->nin || al->slot >= seg->nslots || al->ndim < 0 ||
+            al->ndim > TC_MAX_NDIM || al->source >= seg->nslots ||
+            (al->kind != TC_FILL_ARRAY && (al->source < 0 || al->source >= al->slot)))
+            return TC_ERROR(TC_ERR_INTERNAL, a);
+        if (al->kind == TC_FILL_VIEW || al->kind == TC_FILL_SHAPE) {
+            int err = al->kind == TC_FILL_VIEW ? tc_segment_view(prog, seg, al)
+                                               : tc_segment_shape(prog, seg, al);
+            if (err) return err;
+            continue;
+        }
+        if (al->kind != TC_FILL_ARRAY || al->cache < 0 || al->cache + 2 > ncache)
             return TC_ERROR(TC_ERR_INTERNAL, a);
         int err = 0;
         PyObject *arr = tc_segment_output(prog, seg, al, storage, cache, &err);

@@ -26,7 +26,7 @@ typedef struct tc_program {
     tc_intp *dims;
 } tc_program;
 typedef struct tc_alloc {
-    int32_t slot; int32_t type_num; int32_t ndim; int32_t inplace; int32_t first; int32_t cache;
+    int32_t slot; int32_t kind; int32_t type_num; int32_t ndim; int32_t source; int32_t first; int32_t cache;
     tc_slot_spec spec;
 } tc_alloc;
 typedef struct tc_segment {

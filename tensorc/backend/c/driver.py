@@ -33,7 +33,7 @@ from tensorc.graph.basic import Apply, Constant
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, calls_blas, dimshuffle_views,
                                          matmul_steps, serial_runner, single_kernel_runner)
-from tensorc.backend.c.segment import Segment
+from tensorc.backend.c.segment import Segment, group_steps, segments_fill_views
 from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
 
 _getrefcount = sys.getrefcount
@@ -156,20 +156,9 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
         else:
             pool[len(pool) - 1] = b
         return b
-    plan: list[tuple[bool, Any]] = []
-    pending: list[KernelStep] = []
-    for step in prog.steps:
-        if isinstance(step, KernelStep):
-            pending.append(step)
-            if profile is None:
-                continue
-        if pending:
-            plan.append((True, Segment(pending, prog, lib)))
-            pending = []
-        if isinstance(step, NumpyStep):
-            plan.append((False, step))
-    if pending:
-        plan.append((True, Segment(pending, prog, lib)))
+    plan: list[tuple[bool, Any]] = [
+        (True, Segment(g, prog, lib)) if isinstance(g, list) else (False, g)
+        for g in group_steps(prog, fills=profile is None and segments_fill_views(lib))]
     n_in = prog.n_inputs
     out_slots = prog.outputs
     matmuls = matmul_steps(prog)
@@ -186,10 +175,14 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
                     raise seg.error(exc, storage) from None
             return
         for k, (shape_fn, ins, outs, dts, inpl) in enumerate(seg.allocs):
+            if shape_fn is None:  # a view or Shape_i filled in Python (no C segment runner)
+                node = seg.fills[k].node
+                storage[outs[0]] = node.op.perform(node, [storage[i] for i in ins])[0]
+                continue
             try:
                 shapes = shape_fn([storage[i].shape for i in ins])
             except (AttributeError, IndexError, TypeError):
-                raise seg.bad_operand(k, storage) from None
+                raise seg.bad_operand(seg.order[k], storage) from None
             for o, shp, dt in zip(outs, shapes, dts):
                 if inpl and o in inpl:
                     storage[o] = storage[inpl[o]]

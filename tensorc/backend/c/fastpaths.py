@@ -83,7 +83,7 @@ def serial_runner(run: Runner, ext: Any) -> Runner:
 def single_kernel_runner(seg: Any, prog: Program) -> Runner | None:
     """A leaner runner for the common program: one kernel reading only the call's inputs
     and writing exactly the function's outputs (``x + y``, one fused loop...)."""
-    if len(seg.steps) != 1:
+    if len(seg.steps) != 1 or any(seg.fills):
         return None
     step = seg.steps[0]
     n_in = prog.n_inputs
@@ -122,7 +122,7 @@ def single_kernel_runner(seg: Any, prog: Program) -> Runner | None:
         try:
             shapes = shape_fn([values[i].shape for i in ins_k])
         except (AttributeError, IndexError, TypeError):
-            raise seg.bad_operand(0, list(values)) from None
+            raise seg.bad_operand(seg.steps[0], list(values)) from None
         arrays = [values[i] for i in in_slots]
         outs = []
         for j, dt in pairs:

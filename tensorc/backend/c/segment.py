@@ -7,6 +7,9 @@ binding the inputs, computing shapes, picking recycled or new output arrays, run
 kernels -- is one C call with no Python per step.  Otherwise the runner computes shapes
 and arrays in Python (``Segment.allocs``) and calls ``Segment.kprog``.
 
+``DimShuffle`` and ``Shape_i`` steps read only by kernels of the same segment join it
+(``group_steps``): in C they are a stride/shape computation without any Python object.
+
 >>> import numpy as np, tensorc.tensor as T
 >>> from tensorc.graph.fgraph import FunctionGraph
 >>> from tensorc.lower import lower
@@ -22,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tensorc.backend.c.errors import KernelError
-from tensorc.lower.program import KernelStep, Program
+from tensorc.lower.program import KernelStep, NumpyStep, Program, Step
 
 Plan = tuple[tuple[int, int], ...]  #: per output dimension: (kernel input, its dim) or (-1, -1)
 
@@ -40,29 +43,89 @@ def output_plans(step: KernelStep) -> list[Plan] | None:
     return None
 
 
+def is_fill(step: Step) -> bool:
+    """True for the numpy steps a C segment computes itself: ``DimShuffle``, ``Shape_i``."""
+    from tensorc.ops.elemwise import DimShuffle
+    from tensorc.ops.shape import Shape_i
+    return isinstance(step, NumpyStep) and type(step.node.op) in (DimShuffle, Shape_i)
+
+
+def segments_fill_views(lib: Any) -> bool:
+    """True when segments run through ``tc_run_segment`` (which fills views and shapes)."""
+    from tensorc.backend.c.loader import ext_module
+    ext = ext_module() if lib is not None else None
+    return ext is not None and hasattr(ext.lib, "tc_run_segment")
+
+
+def group_steps(prog: Program, *, fills: bool) -> list[list[Step] | NumpyStep]:
+    """The program's steps as segments (lists: consecutive kernel steps, plus, with
+    ``fills``, the view/shape steps only they read) and the numpy steps between them.
+
+    >>> import tensorc.tensor as T
+    >>> from tensorc.graph.fgraph import FunctionGraph
+    >>> from tensorc.lower import lower
+    >>> x, r = T.dmatrix('x'), T.dvector('r')
+    >>> prog = lower(FunctionGraph([x, r], [T.exp(x) * r.dimshuffle(0, 'x')]))
+    >>> [len(g) if isinstance(g, list) else 'numpy' for g in group_steps(prog, fills=True)]
+    [3]
+    """
+    readers: dict[int, list[int]] = {}
+    for pos, s in enumerate(prog.steps):
+        for i in s.inputs:
+            readers.setdefault(i, []).append(pos)
+    # a kernel writing in place needs an array: slots it destroys stay numpy-made
+    destroyed = {s.inputs[j] for s in prog.steps if isinstance(s, KernelStep) for j in s.inplace.values()}
+    keep = set(prog.outputs) | destroyed
+    joinable = {pos for pos, s in enumerate(prog.steps)
+                if fills and is_fill(s) and s.outputs[0] not in keep}
+    while True:
+        groups: list[list[int] | int] = []
+        for pos, s in enumerate(prog.steps):
+            if isinstance(s, KernelStep) or pos in joinable:
+                if not groups or not isinstance(groups[-1], list):
+                    groups.append([])
+                groups[-1].append(pos)  # type: ignore[union-attr]
+            else:
+                groups.append(pos)
+        where = {pos: g for g, grp in enumerate(groups) if isinstance(grp, list) for pos in grp}
+        kernels_in = {g for pos, g in where.items() if isinstance(prog.steps[pos], KernelStep)}
+        bad = {pos for pos in joinable if where[pos] not in kernels_in
+               or any(where.get(r) != where[pos] for r in readers.get(prog.steps[pos].outputs[0], []))}
+        if not bad:
+            return [[prog.steps[p] for p in g] if isinstance(g, list) else prog.steps[g]  # type: ignore[misc]
+                    for g in groups]
+        joinable -= bad
+
+
 class Segment:
-    """Consecutive kernel steps run by one ``KernelProgram`` call.
+    """Consecutive kernel steps (and the views/shapes only they read) run by one
+    ``KernelProgram`` call.
 
     Local slots: the segment's inputs (read, not written here) first, then the outputs in
     step order; ``slots[k]`` is the program slot of local slot ``k``.
     """
 
-    def __init__(self, steps: list[KernelStep], prog: Program, lib: Any) -> None:
+    def __init__(self, order: list[Step], prog: Program, lib: Any) -> None:
         from tensorc.backend.c.runner import KernelProgram, spec_for
-        self.steps = steps
-        written = [o for s in steps for o in s.outputs]
+        self.order = order
+        self.steps = [s for s in order if isinstance(s, KernelStep)]
+        self.fills = [None if isinstance(s, KernelStep) else s for s in order]
+        written = [o for s in order for o in s.outputs]
         inputs: list[int] = []
-        for s in steps:
+        for s in order:
             inputs += [i for i in s.inputs if i not in written and i not in inputs]
         self.slots = slots = inputs + list(dict.fromkeys(written))
         local = {s: k for k, s in enumerate(slots)}
-        wset = set(written)
+        wset = {o for s in self.steps for o in s.outputs}
         specs = [spec_for(prog.slot_vars[s].type.dtype, prog.slot_vars[s].type.ndim,
                           writable=s in wset) for s in slots]
-        kernels = [(lib.kernel(s.name), [local[i] for i in s.inputs + s.outputs]) for s in steps]
+        kernels = [(lib.kernel(s.name), [local[i] for i in s.inputs + s.outputs]) for s in self.steps]
         self.kprog = KernelProgram(kernels, specs)
         self.allocs = []
-        for s in steps:
+        for s in order:
+            if not isinstance(s, KernelStep):
+                self.allocs.append((None, s.inputs, s.outputs, (), {}))
+                continue
             dts = tuple(np.dtype(prog.slot_vars[o].type.dtype) for o in s.outputs)
             inpl = {s.outputs[o]: s.inputs[i] for o, i in s.inplace.items()}
             self.allocs.append((s.shape_fn, s.inputs, s.outputs, dts, inpl))
@@ -74,26 +137,34 @@ class Segment:
         ext = kp.ext
         if ext is None or not hasattr(ext.lib, "tc_run_segment"):
             return None
-        plans = [output_plans(s) for s in self.steps]
-        if any(p is None or len(p) != len(s.outputs) for p, s in zip(plans, self.steps)):
+        plans = [output_plans(s) if isinstance(s, KernelStep) else [] for s in self.order]
+        if any(p is None or (isinstance(s, KernelStep) and len(p) != len(s.outputs))
+               for p, s in zip(plans, self.order)):
             return None
         ffi = kp.ffi
-        n_in = len(self.slots) - len(dict.fromkeys(o for s in self.steps for o in s.outputs))
-        allocs = [(s, o, p) for s, ps in zip(self.steps, plans) for o, p in zip(s.outputs, ps)]
-        c_allocs = ffi.new("tc_alloc[]", max(1, len(allocs)))
+        n_in = len(self.slots) - len(dict.fromkeys(o for s in self.order for o in s.outputs))
+        c_allocs = ffi.new("tc_alloc[]", max(1, sum(len(s.outputs) for s in self.order)))
         dimsrc: list[int] = []
-        for a, (step, o, plan) in enumerate(allocs):
-            al = c_allocs[a]
+        a = 0
+        for step, plan in zip(self.order, plans):
+            if not isinstance(step, KernelStep):
+                _fill_entry(c_allocs[a], step, local, dimsrc)
+                a += 1
+                continue
             inplace = {step.outputs[k]: step.inputs[j] for k, j in step.inplace.items()}
-            dtype = np.dtype(prog.slot_vars[o].type.dtype)
-            al.slot, al.type_num, al.ndim = local[o], dtype.num, len(plan)
-            al.inplace = local[inplace[o]] if o in inplace else -1
-            al.first, al.cache = len(dimsrc), 2 * a
-            for k, d in plan:
-                dimsrc += [local[step.inputs[k]], d] if k >= 0 else [-1, -1]
-            nd, itemsize, kind, writable = specs[local[o]]
-            al.spec.ndim, al.spec.itemsize = nd, itemsize
-            al.spec.kind, al.spec.writable = kind.encode(), bytes([writable])
+            for o, oplan in zip(step.outputs, plan):
+                al = c_allocs[a]
+                al.slot, al.kind, al.ndim = local[o], 0, len(oplan)
+                al.type_num = np.dtype(prog.slot_vars[o].type.dtype).num
+                al.source = local[inplace[o]] if o in inplace else -1
+                al.first, al.cache = len(dimsrc), 2 * a
+                for k, d in oplan:
+                    dimsrc += [local[step.inputs[k]], d] if k >= 0 else [-1, -1]
+                nd, itemsize, kind, writable = specs[local[o]]
+                al.spec.ndim, al.spec.itemsize = nd, itemsize
+                al.spec.kind, al.spec.writable = kind.encode(), bytes([writable])
+                a += 1
+        allocs = range(a)
         seg = ffi.new("tc_segment *")
         keep = [c_allocs, ffi.new("int32_t[]", self.slots or [0]), ffi.new("int32_t[]", dimsrc or [0])]
         seg.nslots, seg.nin, seg.nalloc = len(self.slots), n_in, len(allocs)
@@ -106,9 +177,8 @@ class Segment:
             return run_segment(c_prog, seg, id(storage), id(cache), c_failed)
         return run
 
-    def bad_operand(self, k: int, storage: list[Any]) -> Exception:
-        """The error for an operand of step ``k`` that is not an array of the compiled rank."""
-        step = self.steps[k]
+    def bad_operand(self, step: KernelStep, storage: list[Any]) -> Exception:
+        """The error for an operand of ``step`` that is not an array of the compiled rank."""
         for j, slot in enumerate(step.inputs):
             a, var = storage[slot], step.kernel_vars[j]
             if not isinstance(a, np.ndarray):
@@ -121,11 +191,19 @@ class Segment:
 
     def error(self, err: KernelError, storage: list[Any]) -> Exception:
         """The exception to raise for a failed segment call (numpy's message when possible)."""
+        for fill in self.fills:  # views/shapes the C runner made without Python objects
+            if fill is not None and storage[fill.outputs[0]] is None and \
+                    all(isinstance(storage[i], np.ndarray) for i in fill.inputs):
+                try:
+                    storage[fill.outputs[0]] = fill.node.op.perform(
+                        fill.node, [storage[i] for i in fill.inputs])[0]
+                except Exception as exc:  # e.g. a dropped dimension that is not 1
+                    return ValueError(f"{fill.node.op}: {exc}")
         if err.step < 0:
             slot = self.slots[err.operand] if err.operand < len(self.slots) else -1
-            for k, step in enumerate(self.steps):
+            for step in self.steps:
                 if slot in step.inputs:
-                    exc = self.bad_operand(k, storage)
+                    exc = self.bad_operand(step, storage)
                     if str(exc) != f"{step.node.op}: bad operands":
                         return ValueError(f"{err} — {exc}")
             return ValueError(f"{err} — operand is slot %{slot}")
@@ -140,3 +218,18 @@ class Segment:
             pass
         shapes = ", ".join(str(getattr(a, "shape", "?")) for a in ins)
         return ValueError(f"{node.op}: {err} (input shapes {shapes})")
+
+
+def _fill_entry(al: Any, step: NumpyStep, local: dict[int, int], dimsrc: list[int]) -> None:
+    """Describe a ``DimShuffle`` (view) or ``Shape_i`` (shape) step as a ``tc_alloc``."""
+    from tensorc.ops.elemwise import DimShuffle
+    src = local[step.inputs[0]]
+    al.slot, al.source, al.first, al.cache, al.type_num = local[step.outputs[0]], src, len(dimsrc), -1, 0
+    op = step.node.op
+    if type(op) is DimShuffle:
+        al.kind, al.ndim = 1, len(op.new_order)
+        for e in op.new_order:
+            dimsrc += [-1, -1] if e == "x" else [src, int(e)]
+    else:
+        al.kind, al.ndim = 2, 0
+        dimsrc += [src, op.i]
