@@ -24,8 +24,29 @@ from tensorc.compile.function import Function, function  # noqa: F401
 import tensorc.tensor as tensor  # noqa: F401,E402
 from tensorc.gradient import grad  # noqa: F401,E402
 import tensorc.gradient as gradient  # noqa: F401,E402
-import tensorc.printing as printing  # noqa: F401,E402
-from tensorc.printing import pp, pprint, debugprint  # noqa: F401,E402
-from tensorc.compile.profile import ProfileStats  # noqa: F401,E402
 
 Param = In  # Theano's old name
+
+#: Names imported on first use (PEP 562), so ``import tensorc`` does not load the
+#: printing and profiling code: ``name -> (module, attribute or "" for the module)``.
+_LAZY: tuple[tuple[str, str, str], ...] = (
+    ("printing", "tensorc.printing", ""), ("pp", "tensorc.printing", "pp"),
+    ("pprint", "tensorc.printing", "pprint"), ("debugprint", "tensorc.printing", "debugprint"),
+    ("ProfileStats", "tensorc.compile.profile", "ProfileStats"),
+)
+
+
+def __getattr__(name: str) -> object:
+    """Import the lazily exported names of :data:`_LAZY` on first access."""
+    for lazy_name, module, attr in _LAZY:
+        if lazy_name == name:
+            import importlib
+            mod = importlib.import_module(module)
+            value = getattr(mod, attr) if attr else mod
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'tensorc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {n for n, _, _ in _LAZY})

@@ -83,6 +83,9 @@ _CHILD = textwrap.dedent("""
     import json, sys
     import numpy as np
     sys.path.insert(0, {tests!r})
+    import tensorc, tensorc.tensor
+    heavy = sorted(m for m in ("scipy", "tensorc.printing", "tensorc.rewrite.pipeline",
+                               "tensorc.backend.c.driver") if m in sys.modules)
     from tensorc.config import config
     config.cache_dir = {cache!r}
     from test_function_cache import _build, _data
@@ -91,7 +94,9 @@ _CHILD = textwrap.dedent("""
     loss = f(x, y)
     print(json.dumps({{"hit": f.maker.cache_hit, "loss": float(loss).hex(),
                       "W": W.get_value().tobytes().hex(), "b": b.get_value().tobytes().hex(),
-                      "nodes": [str(n.op) for n in f.maker.fgraph.toposort()]}}))
+                      "nodes": [str(n.op) for n in f.maker.fgraph.toposort()],
+                      "imported_by_import": heavy,
+                      "rewrite_passes_imported": "tensorc.rewrite.pipeline" in sys.modules}}))
 """)
 
 
@@ -107,7 +112,9 @@ def _child(cache_dir: str) -> dict:
 def test_new_process_with_warm_cache_reuses_the_rewrite_and_gives_identical_results(tmp_cache):
     first, second = _child(tmp_cache), _child(tmp_cache)
     assert (first["hit"], second["hit"]) == (False, True)
-    assert first == dict(second, hit=False)  # bit-identical loss and updated parameters
+    assert (first["rewrite_passes_imported"], second["rewrite_passes_imported"]) == (True, False)
+    assert first == dict(second, hit=False, rewrite_passes_imported=True)  # bit-identical results
+    assert second["imported_by_import"] == []  # import tensorc stays light: no scipy, printing...
     x, y = _data()
     _, (W, b) = _build(mode="FAST_COMPILE")
     loss, W1, b1 = _reference(x, y, W.get_value(), b.get_value())
