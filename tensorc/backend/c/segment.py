@@ -198,7 +198,9 @@ class Segment:
                     storage[fill.outputs[0]] = fill.node.op.perform(
                         fill.node, [storage[i] for i in fill.inputs])[0]
                 except Exception as exc:  # e.g. a dropped dimension that is not 1
-                    return ValueError(f"{fill.node.op}: {exc}")
+                    a, var = storage[fill.inputs[0]], fill.node.inputs[0]
+                    return ValueError(f"{fill.node.op}: input {var} has shape {a.shape} "
+                                      f"({a.ndim} dimensions); its type is {var.type} ({exc})")
         if err.step < 0:
             slot = self.slots[err.operand] if err.operand < len(self.slots) else -1
             for step in self.steps:
