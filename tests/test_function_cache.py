@@ -258,3 +258,15 @@ def test_numpy_backend_rewrites_every_time(tmp_cache):
         f = tensorc.function(ins, loss, updates=updates, mode="FAST_COMPILE")
         assert not f.maker.cache_hit
     assert not any(e["kind"] == "functions" for e in cache.cache_list())
+
+
+def test_user_defined_classes_are_keyed_by_their_source_file(tmp_path, monkeypatch):
+    mod = tmp_path / "user_ops_fncache.py"
+    mod.write_text("class Scale:\n    def __init__(self, k):\n        self.k = k\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import user_ops_fncache
+    before = fncache.canonical(user_ops_fncache.Scale(2))
+    assert before == fncache.canonical(user_ops_fncache.Scale(2))
+    assert before != fncache.canonical(user_ops_fncache.Scale(3))
+    os.utime(mod, ns=(1, 1))  # the "edited" source file
+    assert fncache.canonical(user_ops_fncache.Scale(2)) != before

@@ -55,6 +55,8 @@ PART_NAMES: tuple[str, ...] = ("graph", "io", "mode", "config", "code", "python"
 _UNKEYED_FLAGS = frozenset({"cache_dir", "cache_max_mb"})
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 _FORMAT = 1  #: bump when the payload layout changes
+#: packages whose code the ``code`` part (or the interpreter/numpy version) already covers
+_KNOWN_PACKAGES = frozenset({"tensorc", "numpy", "builtins"})
 
 
 class Uncacheable(Exception):
@@ -117,7 +119,22 @@ def _global_name(obj: Any) -> str:
         found = getattr(found, part, None)
     if found is not obj:
         raise Uncacheable(f"{module}.{qual} does not name {obj!r}")
-    return f"{module}:{qual}"
+    if module.split(".")[0] in _KNOWN_PACKAGES:
+        return f"{module}:{qual}"
+    return f"{module}:{qual}@{_module_stamp(sys.modules[module])}"
+
+
+def _module_stamp(module: Any) -> str:
+    """Size and mtime of a user module's source file: editing an op class defined
+    outside tensorc (a script, a user package) changes the key too."""
+    path = getattr(module, "__file__", None)
+    if not path:
+        raise Uncacheable(f"module {module.__name__} has no source file")
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise Uncacheable(f"cannot stat {path}") from None
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def _object_text(value: Any, depth: int) -> str:

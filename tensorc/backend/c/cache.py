@@ -268,7 +268,7 @@ def load_blob(kind: str, key: str) -> bytes | None:
     blob = _BLOB_MEMO.get(memo_key)
     if blob is not None:
         return blob
-    base = os.path.join(_kind_dir(kind), key[:2], key)
+    base = os.path.join(ensure_private_dir(os.path.join(_kind_dir(kind), key[:2])), key)
     blob = _read_checked(base, key, _suffix(kind), "payload")
     if blob is not None:
         _touch(base)
