@@ -64,12 +64,15 @@ class Function:
     def __init__(self, maker: FunctionMaker, name: str | None = None, trust_input: bool = False,
                  profile: Any = None) -> None:
         from tensorc.backend import build_runner
-        from tensorc.compile.profile import make_profile
+        from tensorc.config import config
         t0 = time.perf_counter()
         self.maker = maker
         self.name = name
         self.trust_input = trust_input
-        self.profile = make_profile(profile, name)
+        self.profile = None
+        if profile or (profile is None and config.profile):  # profiling code loads on demand
+            from tensorc.compile.profile import make_profile
+            self.profile = make_profile(profile, name)
         times = self.profile.new_graph(maker.fgraph) if self.profile is not None else None
         destroyable = frozenset(k for k, i in enumerate(maker.inputs) if i.mutable)
         self._runner, self.backend = build_runner(
