@@ -214,9 +214,18 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
 
     if len(plan) == 1 and plan[0][0] and profile is None:
         seg = plan[0][1]
-        fast = single_kernel_runner(seg, prog)
+        fast = single_kernel_runner(seg, prog, scalar_only=seg.c_run is not None)
         if fast is not None:
             return fast
+        c_run = seg.c_run
+        if c_run is not None:
+            def run_c(values: Sequence[Any]) -> list:
+                storage = template.copy()
+                storage[:n_in] = values
+                if c_run(storage):
+                    run_segment(seg, storage)  # raises the error
+                return [storage[s] for s in out_slots]
+            return run_c
 
         def run_one(values: Sequence[Any]) -> list:
             storage = template.copy()

@@ -80,9 +80,12 @@ def serial_runner(run: Runner, ext: Any) -> Runner:
     return run_serial
 
 
-def single_kernel_runner(seg: Any, prog: Program) -> Runner | None:
+def single_kernel_runner(seg: Any, prog: Program, *, scalar_only: bool = False) -> Runner | None:
     """A leaner runner for the common program: one kernel reading only the call's inputs
-    and writing exactly the function's outputs (``x + y``, one fused loop...)."""
+    and writing exactly the function's outputs (``x + y``, one fused loop...).
+
+    ``scalar_only``: only when every operand is 0-d (0.5 us less per call than the C
+    segment runner, which is 1-1.3 us faster than this runner's general case)."""
     if len(seg.steps) != 1 or any(seg.fills):
         return None
     step = seg.steps[0]
@@ -147,4 +150,4 @@ def single_kernel_runner(seg: Any, prog: Program) -> Runner | None:
     if run_scalar is not None:
         general = run_kernel
         return run_scalar
-    return run_kernel
+    return None if scalar_only else run_kernel
