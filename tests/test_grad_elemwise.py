@@ -8,6 +8,7 @@ Rows whose rule is the zero gradient are checked to give exact, connected zeros.
 """
 from __future__ import annotations
 
+import zlib
 from typing import Any, Callable
 
 import numpy as np
@@ -72,6 +73,7 @@ DOMAINS: dict[str, Sampler] = {
     "arcsin": _u(-0.8, 0.8), "arccos": _u(-0.8, 0.8), "arctanh": _u(-0.8, 0.8),
     "arccosh": _u(1.2, 3.0),
     "gamma": _u(0.5, 3.0), "erfinv": _u(-0.8, 0.8), "erfcinv": _u(0.2, 1.8),
+    "psi": _u(0.5, 3.0), "tri_gamma": _u(0.5, 3.0),  # poles at 0, -1, -2
 }
 #: rows whose gradient is not the derivative of their (approximate) forward: (abs, rel) tolerance
 APPROXIMATE = {"ultra_fast_sigmoid": 0.2}
@@ -118,7 +120,7 @@ def _cases() -> list:
 
 @pytest.mark.parametrize("row,shapes,dtype", _cases())
 def test_row_gradient_matches_finite_differences(row, shapes, dtype, numpy_mode) -> None:
-    rng = np.random.default_rng(abs(hash((row.name, str(shapes)))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{row.name}{shapes}".encode()))  # stable across runs
     sampler = DOMAINS.get(row.name, _u(-2.0, 2.0))
     pt = [np.asarray(p, dtype=dtype) for p in sampler(rng, [tuple(s) for s in shapes])]
     tol = APPROXIMATE.get(row.name)
