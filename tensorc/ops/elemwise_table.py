@@ -163,7 +163,7 @@ ROWS: tuple[Row, ...] = (
     Row("arctan", 1, np.arctan, {"f": "atan{f}({0})"}, lambda i, o, gz: [gz / (1 + _sq(i[0]))], kinds=_REAL),
     Row("sinh", 1, np.sinh, {"f": "sinh{f}({0})"}, lambda i, o, gz: [gz * T.cosh(i[0])], kinds=_REAL),
     Row("cosh", 1, np.cosh, {"f": "cosh{f}({0})"}, lambda i, o, gz: [gz * T.sinh(i[0])], kinds=_REAL),
-    # tc_tanh_*: the runtime header's branch-free tanh (<= 2 ulp), 2-3x faster than libmvec's
+    # tc_tanh_*: the runtime header's branch-free tanh (<= 2 ulp; vs libmvec: f64 ~1.7-2x, f32 ~1.1-1.3x faster)
     Row("tanh", 1, np.tanh, {"f": "tc_tanh_{t}({0})"}, lambda i, o, gz: [gz * (1 - _sq(o))], kinds=_REAL),
     Row("arcsinh", 1, np.arcsinh, {"f": "asinh{f}({0})"},
         lambda i, o, gz: [gz / T.sqrt(_sq(i[0]) + 1)], kinds=_REAL),
