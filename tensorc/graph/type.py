@@ -30,7 +30,13 @@ CONTINUOUS_DTYPES = FLOAT_DTYPES + COMPLEX_DTYPES
 
 
 def as_dtype_name(dtype: Any) -> str:
-    """Normalise ``'floatX'``, numpy dtypes and python types to a dtype name."""
+    """Normalise ``'floatX'``, numpy dtypes and python types to a dtype name.
+
+    >>> as_dtype_name('float32'), as_dtype_name(np.int64), as_dtype_name(np.dtype('bool'))
+    ('float32', 'int64', 'bool')
+    """
+    if type(dtype) is str and dtype in ALL_DTYPES:  # the common case: no numpy call (~3 us)
+        return dtype
     if dtype == "floatX":
         from tensorc.config import config
         return config.floatX
