@@ -128,7 +128,9 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
             warnings.warn(f"tensorc: C compilation failed, using the numpy backend instead:\n{exc}",
                           RuntimeWarning, stacklevel=3)
             return build_numpy_runner(fgraph, profile=profile)
-    run = _serialized(make_runner(prog, lib, profile))
+    run = make_runner(prog, lib, profile)
+    if not getattr(run, "locked", False):
+        run = _serialized(run)
     run.program = prog  # type: ignore[attr-defined]
     run.libs = lib  # type: ignore[attr-defined]
     run.nodes = prog.nodes  # type: ignore[attr-defined]
@@ -217,14 +219,19 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
         fast = single_kernel_runner(seg, prog, scalar_only=seg.c_run is not None)
         if fast is not None:
             return fast
-        c_run = seg.c_run
-        if c_run is not None:
+        if seg.c_run is not None:
+            fn, c_prog, c_seg, cache_id, c_failed = seg.c_call
+            lock = threading.Lock()
+
             def run_c(values: Sequence[Any]) -> list:
+                """One C call; locked itself (the storage list is this call's own)."""
                 storage = template.copy()
                 storage[:n_in] = values
-                if c_run(storage):
-                    run_segment(seg, storage)  # raises the error
+                with lock:
+                    if fn(c_prog, c_seg, id(storage), cache_id, c_failed):
+                        run_segment(seg, storage)  # raises the error
                 return [storage[s] for s in out_slots]
+            run_c.locked = True  # type: ignore[attr-defined]
             return run_c
 
         def run_one(values: Sequence[Any]) -> list:

@@ -34,13 +34,7 @@ def output_plans(step: KernelStep) -> list[Plan] | None:
     """Per output of ``step``, where each dimension's size comes from; None when only the
     step's Python shape function knows (indexing kernels)."""
     plan = getattr(step.shape_fn, "plan", None)
-    if plan is not None:
-        return [tuple(p) for p in plan]
-    from tensorc.ops import nnet
-    if type(step.node.op) in (nnet.Softmax, nnet.LogSoftmax, nnet.SoftmaxGrad):
-        nd = step.node.outputs[0].type.ndim
-        return [tuple((0, d) for d in range(nd))]
-    return None
+    return None if plan is None else [tuple(p) for p in plan]
 
 
 def is_fill(step: Step) -> bool:
@@ -172,6 +166,8 @@ class Segment:
         self._c_keep = keep  # the arrays seg points into
         self.cache: list[Any] = [None] * (2 * len(allocs))
         run_segment, c_prog, c_failed, cache = ext.lib.tc_run_segment, kp.c_prog, kp.c_failed, self.cache
+        #: the call's pieces, for runners that inline it: fn(c_prog, seg, id(storage), cache_id, failed)
+        self.c_call = (run_segment, c_prog, seg, id(cache), c_failed)
 
         def run(storage: list[Any]) -> int:
             return run_segment(c_prog, seg, id(storage), id(cache), c_failed)
