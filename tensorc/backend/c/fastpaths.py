@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -108,16 +109,21 @@ def single_kernel_runner(seg: Any, prog: Program, *, scalar_only: bool = False) 
         dt0 = dts[0]
         general: Runner | None = None
 
+        lock = threading.Lock()
+
         def run_scalar(values: Sequence[Any]) -> list:
-            """All operands 0-d: no shapes to compute; the binding checks ndim and dtype."""
-            b = obufs[0]
-            if b is None or _getrefcount(b) != 3:
-                b = obufs[0] = np.empty((), dt0)
-            arrays = list(values)
-            arrays.append(b)
-            if tc_call(c_prog, id(arrays), n_bound, c_specs, c_failed):
-                return general(values)  # type: ignore[misc]  # reports the error
-            return [b]
+            """All operands 0-d: no shapes to compute; the binding checks ndim and dtype.
+            Locked itself (one call at a time owns the slot table and the buffer)."""
+            with lock:
+                b = obufs[0]
+                if b is None or _getrefcount(b) != 3:
+                    b = obufs[0] = np.empty((), dt0)
+                arrays = list(values)
+                arrays.append(b)
+                if tc_call(c_prog, id(arrays), n_bound, c_specs, c_failed):
+                    return general(values)  # type: ignore[misc]  # reports the error
+                return [b]
+        run_scalar.locked = True  # type: ignore[attr-defined]
     else:
         run_scalar = None  # type: ignore[assignment]
 
