@@ -187,7 +187,9 @@ def header_lines(doc: Mapping[str, Any]) -> list[str]:
                      "processes compete for the CPU, so timings are noisy")
     if fw["missing"]:
         lines.append("not found: " + describe_missing(fw["missing"]))
-    lines.append("cells: median per call ±half-IQR, then speed-up over numpy (>1 = faster); "
+    passes = doc["settings"].get("passes", 1)
+    best = f" (fastest of {passes} passes, fresh processes in alternating order)" if passes > 1 else ""
+    lines.append(f"cells: median per call ±half-IQR{best}, then speed-up over numpy (>1 = faster); "
                  "floor = bytes moved / bandwidth")
     return lines
 

@@ -7,6 +7,8 @@ recorded as ``error`` with its message; a framework without a builder for a work
 """
 from __future__ import annotations
 
+import dataclasses
+
 import gc
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -158,3 +160,32 @@ def fmt_size(size: int) -> str:
 def short_dtype(dtype: str) -> str:
     """``float64 → 'f64'``."""
     return dtype.replace("float", "f").replace("int", "i")
+
+
+def best_of_passes(passes: Sequence[Sequence[Cell]]) -> list[Cell]:
+    """One cell per (workload, size, dtype, framework) from several passes: a failed or
+    WRONG pass wins (it must be seen), else the pass with the lowest median (noise from
+    other processes only ever adds time), with the samples of all passes counted.
+
+    >>> from tensorc.cli.bench_timing import Timing
+    >>> t = lambda m: Timing(m, m, m, m, m, 5, 1)
+    >>> mk = lambda m: Cell("w", "w", 10, "float64", "numpy", "ok", t(m))
+    >>> [c.timing.median_s for c in best_of_passes([[mk(2.0)], [mk(1.5)]])]
+    [1.5]
+    """
+    merged: dict[tuple, Cell] = {}
+    for cells in passes:
+        for c in cells:
+            key = (c.workload, c.size, c.dtype, c.framework)
+            old = merged.get(key)
+            if old is None or old.status not in ("ok",):
+                merged.setdefault(key, c)
+                continue
+            if c.status != "ok":
+                merged[key] = c
+            elif c.timing is not None and old.timing is not None:
+                best = c if c.timing.median_s < old.timing.median_s else old
+                samples = old.timing.samples + c.timing.samples
+                merged[key] = dataclasses.replace(
+                    best, timing=dataclasses.replace(best.timing, samples=samples))
+    return list(merged.values())
