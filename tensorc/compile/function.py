@@ -101,9 +101,35 @@ class Function:
         self._fast = [None if any(t.broadcastable) else (t.numpy_dtype, t.ndim) for t in self._types]
         self._fast_dtypes = tuple(f[0] if f else None for f in self._fast)
         self._fast_ndims = tuple(f[1] if f else -1 for f in self._fast)
+        self._lean = self._lean_call() if not (self._containers or self._update_containers
+                                               or self._any_copy) and self._unpack else None
+
+    def _lean_call(self) -> Any:
+        """``args -> output`` for the commonest function (one output, no shared variables, no
+        copies) when every argument is an ndarray of the exact dtype and rank; ``_SLOW``
+        sends the call to the general path (conversions, checks, error notes)."""
+        checks = tuple(zip(self._fast_dtypes, self._fast_ndims))
+        runner, n_in, ndarray = self._runner, self._n_in, np.ndarray
+
+        def lean(args: tuple) -> Any:
+            if len(args) != n_in:
+                return _SLOW
+            for a, (dt, nd) in zip(args, checks):
+                if type(a) is not ndarray or a.dtype is not dt or a.ndim != nd:
+                    return _SLOW
+            try:
+                return runner(args)[0]
+            except (ValueError, TypeError):
+                return _SLOW  # the general path runs again and reports with the inputs named
+        return lean
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        lean = self._lean
+        if lean is not None and not kwargs:
+            out = lean(args)
+            if out is not _SLOW:
+                return out
         if kwargs or len(args) != self._n_in:
             values = self._bind(args, kwargs)
         elif self.trust_input:
@@ -266,3 +292,4 @@ def _rebuild_function(state: dict) -> Function:
     f = function(name=name, trust_input=trust, **state)
     f._defaults = defaults
     return f
+_SLOW = object()  #: the lean call's "take the general path" answer
