@@ -158,19 +158,18 @@ class Segment:
                 al.spec.ndim, al.spec.itemsize = nd, itemsize
                 al.spec.kind, al.spec.writable = kind.encode(), bytes([writable])
                 a += 1
-        allocs = range(a)
         seg = ffi.new("tc_segment *")
         keep = [c_allocs, ffi.new("int32_t[]", self.slots or [0]), ffi.new("int32_t[]", dimsrc or [0])]
-        seg.nslots, seg.nin, seg.nalloc = len(self.slots), n_in, len(allocs)
+        seg.nslots, seg.nin, seg.nalloc = len(self.slots), n_in, a
         seg.slot_of, seg.specs, seg.allocs, seg.dimsrc = keep[1], kp.c_specs, c_allocs, keep[2]
         self._c_keep = keep  # the arrays seg points into
-        self.cache: list[Any] = [None] * (2 * len(allocs))
-        run_segment, c_prog, c_failed, cache = ext.lib.tc_run_segment, kp.c_prog, kp.c_failed, self.cache
+        self.cache: list[Any] = [None] * (2 * a)  # two recycled arrays per entry (fills use none)
+        run_segment, c_prog, c_failed, cache_id = ext.lib.tc_run_segment, kp.c_prog, kp.c_failed, id(self.cache)
         #: the call's pieces, for runners that inline it: fn(c_prog, seg, id(storage), cache_id, failed)
-        self.c_call = (run_segment, c_prog, seg, id(cache), c_failed)
+        self.c_call = (run_segment, c_prog, seg, cache_id, c_failed)
 
         def run(storage: list[Any]) -> int:
-            return run_segment(c_prog, seg, id(storage), id(cache), c_failed)
+            return run_segment(c_prog, seg, id(storage), cache_id, c_failed)
         return run
 
     def bad_operand(self, step: KernelStep, storage: list[Any]) -> Exception:
