@@ -21,7 +21,12 @@ it is cached under a key computed from exactly those:
 
 The entry stores the rewritten graph (nodes in order and outputs) pickled with the
 function's inputs as placeholders, so a hit rebuilds it around *this* call's input
-variables; lowering, rendering and the kernel cache then run as usual.  Entries live
+variables.  Once the C backend has lowered and compiled the graph, the entry is written
+again with the lowered ``Program`` and the C sources of its kernel libraries
+(``tensorc.lower.store``; :class:`Lowering`): a later hit skips lowering and rendering
+and looks the libraries up by their source (the kernel cache's own key still checks
+the compiler, flags and CPU).  The key is computed on the user's graph, so a hit copies
+nothing but the stored graph.  Entries live
 in ``config.cache_dir/functions`` under the rules of ``tensorc.backend.c.cache``
 (atomic install, commit record with checksum, per-key lock, LRU pruning, size cap);
 a missing, corrupt or unloadable entry is a miss and is rewritten and stored again.
@@ -46,7 +51,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tensorc.graph.basic import Apply, Constant, Variable
+from tensorc.graph.basic import Apply, Constant, Variable, io_toposort
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.graph.type import TensorType
 
@@ -54,7 +59,7 @@ KIND = "functions"  #: the cache entry kind (sub-directory of ``config.cache_dir
 PART_NAMES: tuple[str, ...] = ("graph", "io", "mode", "config", "code", "python")
 _UNKEYED_FLAGS = frozenset({"cache_dir", "cache_max_mb"})
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
-_FORMAT = 1  #: bump when the payload layout changes
+_FORMAT = 2  #: bump when the payload layout changes (2: the lowered program)
 #: packages whose code the ``code`` part (or the interpreter/numpy version) already covers
 _KNOWN_PACKAGES = frozenset({"tensorc", "numpy", "builtins"})
 
@@ -161,10 +166,22 @@ def _object_text(value: Any, depth: int) -> str:
 
 def graph_text(fgraph: FunctionGraph) -> str:
     """The canonical text of ``fgraph`` (see the module docstring), or :class:`Uncacheable`."""
+    return io_graph_text(fgraph.inputs, fgraph.outputs)
+
+
+def io_graph_text(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> str:
+    """The canonical text of the graph from ``inputs`` to ``outputs`` (no ``FunctionGraph``
+    needed: the same text as :func:`graph_text` of one built from them).
+
+    >>> import tensorc.tensor as T
+    >>> x = T.dvector('x')
+    >>> io_graph_text([x], [x * 2]) == graph_text(FunctionGraph([x], [x * 2]))
+    True
+    """
     refs: dict[int, str] = {}
     lines: list[str] = []
     ops: dict[int, str] = {}
-    for k, v in enumerate(fgraph.inputs):
+    for k, v in enumerate(inputs):
         refs[id(v)] = f"i{k}"
         lines.append(f"in {k} {type(v).__name__} {canonical(v.type)} {v.name!r}")
 
@@ -177,7 +194,7 @@ def graph_text(fgraph: FunctionGraph) -> str:
             lines.append(f"const {r} {_global_name(type(v))} {canonical(v.type)} "
                          f"{canonical(v.data)} {v.name!r}")
         return r
-    for n, node in enumerate(fgraph.toposort()):
+    for n, node in enumerate(io_toposort(inputs, outputs)):
         ins = [ref(v) for v in node.inputs]
         op = ops.get(id(node.op))
         if op is None:
@@ -187,7 +204,7 @@ def graph_text(fgraph: FunctionGraph) -> str:
             refs[id(o)] = f"n{n}.{j}"
             outs.append(f"{type(o).__name__} {canonical(o.type)} {o.name!r}")
         lines.append(f"node {n} {op} ({' '.join(ins)}) -> {'; '.join(outs)}")
-    lines.append("out " + " ".join(ref(v) for v in fgraph.outputs))
+    lines.append("out " + " ".join(ref(v) for v in outputs))
     return "\n".join(lines)
 
 
@@ -220,11 +237,18 @@ def code_part() -> str:
 def key_parts(fgraph: FunctionGraph, mode: Any, io_text: str) -> dict[str, str]:
     """Everything the rewritten graph depends on, by name (see the module docstring);
     raises :class:`Uncacheable`."""
+    return key_parts_io(fgraph.inputs, fgraph.outputs, mode, io_text)
+
+
+def key_parts_io(inputs: Sequence[Variable], outputs: Sequence[Variable], mode: Any,
+                 io_text: str) -> dict[str, str]:
+    """:func:`key_parts` of the graph ``inputs -> outputs`` (no ``FunctionGraph`` built)."""
     from tensorc.config import config
     flags = ",".join(f"{n}={v!r}" for n, v, _ in config.items() if n not in _UNKEYED_FLAGS)
     mode_text = canonical((type(mode).__name__, mode.optimizer, tuple(mode.included),
                            tuple(mode.excluded), mode.check_each_pass))
-    return {"graph": hashlib.sha256(graph_text(fgraph).encode()).hexdigest(), "io": io_text,
+    text = io_graph_text(inputs, outputs)
+    return {"graph": hashlib.sha256(text.encode()).hexdigest(), "io": io_text,
             "mode": mode_text, "config": flags, "code": code_part(),
             "python": f"{sys.implementation.cache_tag} {_FORMAT}"}
 
@@ -235,46 +259,93 @@ def entry_key(parts: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def dump_rewritten(fgraph: FunctionGraph) -> bytes:
+def dump_rewritten(fgraph: FunctionGraph, lowered: tuple | None = None) -> bytes:
     """The rewritten graph as bytes: nodes in order (so pickling never recurses down a
-    long chain), then outputs; the graph's inputs are placeholders."""
+    long chain), outputs, and the lowered program's state (``tensorc.lower.store``) or
+    None; the graph's inputs are placeholders."""
     placeholders = {id(v): k for k, v in enumerate(fgraph.inputs)}
 
     class _Pickler(pickle.Pickler):
         def persistent_id(self, obj: Any) -> int | None:
             return placeholders.get(id(obj))
     buf = io.BytesIO()
-    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump((_FORMAT, fgraph.toposort(), fgraph.outputs))
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(
+        (_FORMAT, fgraph.toposort(), fgraph.outputs, lowered))
     return buf.getvalue()
 
 
-def load_rewritten(payload: bytes, inputs: Sequence[Variable]) -> FunctionGraph:
-    """The graph of :func:`dump_rewritten` rebuilt around ``inputs``; raises on a bad payload."""
+def load_rewritten(payload: bytes, inputs: Sequence[Variable]) -> tuple[FunctionGraph, list[Apply], Any]:
+    """The graph of :func:`dump_rewritten` rebuilt around ``inputs``, the stored node order
+    and the lowered state (or None); raises on a bad payload."""
     class _Unpickler(pickle.Unpickler):
         def persistent_load(self, pid: Any) -> Variable:
             return inputs[pid]
-    fmt, _nodes, outputs = _Unpickler(io.BytesIO(payload)).load()
+    fmt, nodes, outputs, lowered = _Unpickler(io.BytesIO(payload)).load()
     if fmt != _FORMAT:
         raise ValueError(f"function cache entry of format {fmt}, expected {_FORMAT}")
     for v in outputs:
         if not isinstance(v, Variable):
             raise ValueError("function cache entry: an output is not a variable")
-    return FunctionGraph(list(inputs), outputs, clone=False)
+    return FunctionGraph(list(inputs), outputs, clone=False), nodes, lowered
 
 
-def rewrite_cached(fgraph: FunctionGraph, mode: Any, io_text: str,
-                   rewrite: Callable[[FunctionGraph], None]) -> tuple[FunctionGraph, bool]:
-    """The rewritten form of ``fgraph``: from the cache, or by ``rewrite(fgraph)`` (in
-    place) and then stored.  Returns ``(graph, hit)``.  Never fails because of the cache:
+class Lowering:
+    """The function-cache entry of one rewritten graph, as the C backend sees it: the
+    lowered program stored with the graph (if any), and :meth:`store` to add one.
+
+    ``cached_rewrite`` puts it on the graph it returns as ``fgraph.cached_lowering``;
+    ``tensorc.backend.c.driver.build_c_runner`` reads it.
+    """
+
+    def __init__(self, key: str, parts: dict[str, str], nodes: list[Apply],
+                 state: tuple | None) -> None:
+        self.key, self.parts, self._nodes, self._state = key, parts, nodes, state
+
+    def program(self, fgraph: FunctionGraph) -> tuple[Any, list[str]] | None:
+        """``(Program, C sources)`` stored for ``fgraph``, or None (none stored, the graph
+        was edited since, or the state does not fit it)."""
+        if self._state is None:
+            return None
+        nodes = fgraph.toposort()
+        if len(nodes) != len(self._nodes) or any(a is not b for a, b in zip(nodes, self._nodes)):
+            return None
+        from tensorc.lower.store import program_from_state
+        try:
+            return program_from_state(self._state, nodes)
+        except Exception:  # a stale or damaged state is a miss: the graph is lowered again
+            return None
+
+    def store(self, fgraph: FunctionGraph, prog: Any, sources: Sequence[str]) -> bool:
+        """Write the entry again with ``prog`` lowered from ``fgraph`` (compiled from
+        ``sources``); False when it cannot be stored (nothing is raised)."""
+        from tensorc.backend.c import cache
+        from tensorc.backend.c.errors import CacheError
+        from tensorc.lower.store import program_state
+        try:
+            data = dump_rewritten(fgraph, program_state(prog, sources))
+        except Exception:  # an op or constant that does not pickle: keep the graph-only entry
+            return False
+        try:
+            return cache.store_blob(KIND, self.key, data, parts=self.parts,
+                                    name_hint=f"function:{len(fgraph.apply_nodes)}nodes+program")
+        except (CacheError, OSError):
+            return False
+
+
+def cached_rewrite(inputs: Sequence[Variable], outputs: Sequence[Variable], mode: Any,
+                   io_text: str, rewrite: Callable[[], FunctionGraph]) -> tuple[FunctionGraph, bool]:
+    """The rewritten graph of ``inputs -> outputs``: from the cache, or ``rewrite()`` (which
+    builds and rewrites it) and then stored.  Returns ``(graph, hit)``; the graph carries a
+    :class:`Lowering` as ``cached_lowering`` when it is cacheable.  The key is computed on
+    the user's graph itself (no copy is made on a hit).  Never fails because of the cache:
     an uncacheable graph, an unusable cache directory or a bad entry means "rewrite".
     """
     from tensorc.backend.c import cache
     from tensorc.backend.c.errors import CacheError
     try:
-        parts = key_parts(fgraph, mode, io_text)
+        parts = key_parts_io(inputs, outputs, mode, io_text)
     except Uncacheable:
-        rewrite(fgraph)
-        return fgraph, False
+        return rewrite(), False
     key = entry_key(parts)
     try:
         payload = cache.load_blob(KIND, key)
@@ -282,10 +353,12 @@ def rewrite_cached(fgraph: FunctionGraph, mode: Any, io_text: str,
         payload = None
     if payload is not None:
         try:
-            return load_rewritten(payload, fgraph.inputs), True
+            fgraph, nodes, lowered = load_rewritten(payload, inputs)
+            fgraph.cached_lowering = Lowering(key, parts, nodes, lowered)  # type: ignore[attr-defined]
+            return fgraph, True
         except Exception:  # any unreadable payload is a miss; it is overwritten below
             pass
-    rewrite(fgraph)
+    fgraph = rewrite()
     try:
         data = dump_rewritten(fgraph)
     except Exception:  # an op that does not pickle: not cached
@@ -294,5 +367,16 @@ def rewrite_cached(fgraph: FunctionGraph, mode: Any, io_text: str,
         cache.store_blob(KIND, key, data, name_hint=f"function:{len(fgraph.apply_nodes)}nodes",
                          parts=parts)
     except (CacheError, OSError):
-        pass
+        return fgraph, False
+    fgraph.cached_lowering = Lowering(key, parts, fgraph.toposort(), None)  # type: ignore[attr-defined]
     return fgraph, False
+
+
+def rewrite_cached(fgraph: FunctionGraph, mode: Any, io_text: str,
+                   rewrite: Callable[[FunctionGraph], None]) -> tuple[FunctionGraph, bool]:
+    """:func:`cached_rewrite` for a graph already built: ``rewrite(fgraph)`` rewrites it in
+    place on a miss."""
+    def build() -> FunctionGraph:
+        rewrite(fgraph)
+        return fgraph
+    return cached_rewrite(fgraph.inputs, fgraph.outputs, mode, io_text, build)

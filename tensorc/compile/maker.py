@@ -165,15 +165,21 @@ class FunctionMaker:
                 shared_ids.add(id(s))
         self.shared_vars = shared_vars
         self.updates = [(s, e) for (s, _), e in zip(updates, exprs[len(outs):])]
-        self.fgraph = FunctionGraph(explicit + shared_vars, exprs)
         self.n_outputs = len(outs)
         self.profile_passes: list[tuple[str, float, int]] = []
-        if self._cacheable():
-            from tensorc.compile.fncache import rewrite_cached
-            self.fgraph, self.cache_hit = rewrite_cached(self.fgraph, self.mode, self._io_text(),
-                                                         lambda fg: self._rewrite())
-        else:
+        fg_inputs = explicit + shared_vars
+
+        def build_and_rewrite() -> FunctionGraph:
+            self.fgraph = FunctionGraph(fg_inputs, exprs)  # a copy: the user's graph stays
             self._rewrite()
+            return self.fgraph
+        if self._cacheable():  # keyed on the user's graph; a hit copies nothing
+            from tensorc.compile.fncache import cached_rewrite
+            self.fgraph, self.cache_hit = cached_rewrite(fg_inputs, exprs, self.mode,
+                                                         self._io_text(fg_inputs),
+                                                         build_and_rewrite)
+        else:
+            build_and_rewrite()
 
     def _cacheable(self) -> bool:
         """Use the function cache (``tensorc.compile.fncache``)?  Only for plain modes that
@@ -190,11 +196,11 @@ class FunctionMaker:
         from tensorc.backend import resolve_backend
         return resolve_backend("auto") == "c"
 
-    def _io_text(self) -> str:
+    def _io_text(self, fg_inputs: Sequence[Variable]) -> str:
         """``In``/``Out`` options and the update targets, for the function cache key."""
         ins = [(i.name, i.mutable, i.strict, i.allow_downcast, i.borrow, i.has_default)
                for i in self.inputs]
-        position = {id(v): k for k, v in enumerate(self.fgraph.inputs)}
+        position = {id(v): k for k, v in enumerate(fg_inputs)}
         targets = [position[id(s)] for s, _ in self.updates]
         return repr((ins, [o.borrow for o in self.outputs], self.n_outputs, targets,
                      self.rebuild_strict))

@@ -4,7 +4,9 @@
 kernels into one C source, gets the library from the cache (one compiler call on a
 miss, no disk access when this process already loaded it) and returns
 ``run(values) -> outputs``.  Consecutive kernel steps form a *segment* that runs in
-one C call (``KernelProgram``); numpy steps run in between.
+one C call (``KernelProgram``); numpy steps run in between.  A graph from the function
+cache (``tensorc.compile.fncache``) may carry its lowered program and kernel sources:
+then nothing is lowered or rendered, and after a fresh lowering the entry is updated.
 
 >>> import numpy as np, tensorc.tensor as T
 >>> from tensorc.graph.fgraph import FunctionGraph
@@ -71,16 +73,20 @@ class ProgramLibs:
         return any(lib.compiled for lib in self.libs)
 
 
-def load_program(prog: Program) -> ProgramLibs:
+def load_program(prog: Program, sources: Sequence[str] | None = None) -> ProgramLibs:
     """Compile (or fetch from the cache) the libraries holding ``prog``'s kernels.
 
     A program with many kernels is cut into one translation unit per core, compiled
-    side by side (the compiler runs outside the GIL).
+    side by side (the compiler runs outside the GIL).  ``sources``: those translation
+    units as they were built before (the function cache stores them), else rendered.
     """
     from tensorc.backend.c.cache import get_library, lookup_library
-    from tensorc.backend.c.render import library_source
-    groups = prog.kernel_groups(_cores())
-    sources = [library_source(g) for g in groups]
+    if sources is None:
+        from tensorc.backend.c.render import library_source
+        groups = prog.kernel_groups(_cores())
+        sources = [library_source(g) for g in groups]
+    else:
+        groups = _groups_of(prog, sources)
     hints = ["_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps
                               if s.name in {n for n, _ in g}}))[:60] or "fn" for g in groups]
     libs = [lookup_library(src, name_hint=h) for src, h in zip(sources, hints)]
@@ -97,7 +103,21 @@ def load_program(prog: Program) -> ProgramLibs:
         for lib, source in zip(libs, sources):
             print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
                   f"[tensorc] source {lib.source_path}:\n{source}", file=sys.stderr)
-    return ProgramLibs(libs, {name: k for k, g in enumerate(groups) for name, _ in g})
+    found = ProgramLibs(libs, {name: k for k, g in enumerate(groups) for name, _ in g})
+    found.sources = list(sources)  # type: ignore[attr-defined]
+    return found
+
+
+def _groups_of(prog: Program, sources: Sequence[str]) -> list[list[tuple[str, str]]]:
+    """Which of ``prog``'s kernels each stored translation unit holds (by the kernel's
+    source text); ``ValueError`` when a kernel is in none of them."""
+    groups: list[list[tuple[str, str]]] = [[] for _ in sources]
+    for name, src in prog.unique_kernels():
+        k = next((k for k, unit in enumerate(sources) if src in unit), -1)
+        if k < 0:
+            raise ValueError(f"kernel {name} is in none of the stored sources")
+        groups[k].append((name, src))
+    return groups
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,11 +136,16 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
     When the C compiler fails: with ``config.backend == 'auto'`` one warning and the
     numpy backend; otherwise the ``CompileError`` (compiler stderr, source path).
     """
-    prog = lower(fgraph)
+    cached = getattr(fgraph, "cached_lowering", None)  # set by the function cache
+    stored = cached.program(fgraph) if cached is not None else None
+    prog, sources = stored if stored is not None else (lower(fgraph), None)
     lib = None
     if prog.kernel_steps:
         try:
-            lib = load_program(prog)
+            try:
+                lib = load_program(prog, sources)
+            except ValueError:  # stored sources that do not hold the kernels: render them
+                lib = load_program(prog)
         except CompileError as exc:
             if config.backend != "auto":
                 raise
@@ -128,6 +153,8 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
             warnings.warn(f"tensorc: C compilation failed, using the numpy backend instead:\n{exc}",
                           RuntimeWarning, stacklevel=3)
             return build_numpy_runner(fgraph, profile=profile)
+    if cached is not None and stored is None:  # the next process skips lowering
+        cached.store(fgraph, prog, lib.sources if lib is not None else [])
     run = make_runner(prog, lib, profile)
     if not getattr(run, "locked", False):
         run = _serialized(run)
