@@ -101,8 +101,13 @@ class Function:
         self._fast = [None if any(t.broadcastable) else (t.numpy_dtype, t.ndim) for t in self._types]
         self._fast_dtypes = tuple(f[0] if f else None for f in self._fast)
         self._fast_ndims = tuple(f[1] if f else -1 for f in self._fast)
-        self._lean = self._lean_call() if not (self._containers or self._update_containers
-                                               or self._any_copy) and self._unpack else None
+        plain = not (self._containers or self._update_containers or self._any_copy)
+        self._lean = self._lean_call() if plain and self._unpack else None
+        self._c_call = None  # the whole call in C (one-segment programs on the C backend)
+        if plain and getattr(self._runner, "c_parts", None) is not None:
+            from tensorc.backend.c.caller import c_caller
+            self._c_call = c_caller(self._runner, self._fast_dtypes, self._fast_ndims,
+                                    self._unpack, _SLOW)
 
     def _lean_call(self) -> Any:
         """``args -> output`` for the commonest function (one output, no shared variables, no
@@ -125,6 +130,11 @@ class Function:
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        c_call = self._c_call
+        if c_call is not None and not kwargs:
+            out = c_call(*args)
+            if out is not _SLOW:
+                return out
         lean = self._lean
         if lean is not None and not kwargs:
             out = lean(args)

@@ -35,6 +35,7 @@ from tensorc.graph.basic import Apply, Constant
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, calls_blas, dimshuffle_views,
                                          matmul_steps, serial_runner, single_kernel_runner)
+from tensorc.backend.c.caller import segment_runner
 from tensorc.backend.c.segment import Segment, group_steps, segments_fill_views
 from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
 
@@ -243,23 +244,11 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
 
     if len(plan) == 1 and plan[0][0] and profile is None:
         seg = plan[0][1]
-        fast = single_kernel_runner(seg, prog, scalar_only=seg.c_run is not None)
+        if seg.c_run is not None:
+            return segment_runner(seg, template, n_in, out_slots, run_segment)
+        fast = single_kernel_runner(seg, prog)
         if fast is not None:
             return fast
-        if seg.c_run is not None:
-            fn, c_prog, c_seg, cache_id, c_failed = seg.c_call
-            lock = threading.Lock()
-
-            def run_c(values: Sequence[Any]) -> list:
-                """One C call; locked itself (the storage list is this call's own)."""
-                storage = template.copy()
-                storage[:n_in] = values
-                with lock:
-                    if fn(c_prog, c_seg, id(storage), cache_id, c_failed):
-                        run_segment(seg, storage)  # raises the error
-                return [storage[s] for s in out_slots]
-            run_c.locked = True  # type: ignore[attr-defined]
-            return run_c
 
         def run_one(values: Sequence[Any]) -> list:
             storage = template.copy()

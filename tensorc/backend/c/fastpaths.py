@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -81,12 +80,10 @@ def serial_runner(run: Runner, ext: Any) -> Runner:
     return run_serial
 
 
-def single_kernel_runner(seg: Any, prog: Program, *, scalar_only: bool = False) -> Runner | None:
+def single_kernel_runner(seg: Any, prog: Program) -> Runner | None:
     """A leaner runner for the common program: one kernel reading only the call's inputs
     and writing exactly the function's outputs (``x + y``, one fused loop...).
-
-    ``scalar_only``: only when every operand is 0-d (0.5 us less per call than the C
-    segment runner, which is 1-1.3 us faster than this runner's general case)."""
+    Used when the extension has no C segment runner (``tensorc.backend.c.caller``)."""
     if len(seg.steps) != 1 or any(seg.fills):
         return None
     step = seg.steps[0]
@@ -103,29 +100,6 @@ def single_kernel_runner(seg: Any, prog: Program, *, scalar_only: bool = False) 
     ext = kp.ext
     tc_call = ext.lib.tc_call if ext is not None else None
     c_prog, c_specs, c_failed = kp.c_prog, kp.c_specs, kp.c_failed
-
-    if tc_call is not None and len(dts) == 1 and in_slots == list(range(n_in)) \
-            and all(prog.slot_vars[i].type.ndim == 0 for i in seg.slots):
-        dt0 = dts[0]
-        general: Runner | None = None
-
-        lock = threading.Lock()
-
-        def run_scalar(values: Sequence[Any]) -> list:
-            """All operands 0-d: no shapes to compute; the binding checks ndim and dtype.
-            Locked itself (one call at a time owns the slot table and the buffer)."""
-            with lock:
-                b = obufs[0]
-                if b is None or _getrefcount(b) != 3:
-                    b = obufs[0] = np.empty((), dt0)
-                arrays = list(values)
-                arrays.append(b)
-                if tc_call(c_prog, id(arrays), n_bound, c_specs, c_failed):
-                    return general(values)  # type: ignore[misc]  # reports the error
-                return [b]
-        run_scalar.locked = True  # type: ignore[attr-defined]
-    else:
-        run_scalar = None  # type: ignore[assignment]
 
     def run_kernel(values: Sequence[Any]) -> list:
         try:
@@ -153,7 +127,4 @@ def single_kernel_runner(seg: Any, prog: Program, *, scalar_only: bool = False) 
                 storage[o] = a
             raise seg.error(exc, storage) from None
         return outs
-    if run_scalar is not None:
-        general = run_kernel
-        return run_scalar
-    return None if scalar_only else run_kernel
+    return run_kernel
