@@ -5,11 +5,14 @@ One kernel ``int name(const tc_arg *args)``: inputs (the body's), then the outpu
 The loop runs over the broadcast shape ``F`` of the inputs; the kept dimensions
 index the output, the reduced ones are accumulated in the accumulation dtype.
 
-- Float sums accumulate blocks of 1024 elements with a SIMD reduction and combine
-  the block sums pairwise (a binary-counter cascade), as accurate as numpy's pairwise
-  summation; float32 sums accumulate in the op's ``acc_dtype`` (float64).
-- A full reduction over contiguous inputs is one flat loop, split across OpenMP
-  threads; otherwise the output elements are distributed across threads.
+- Float sums accumulate blocks of 1024 elements in ``_LANES`` independent lanes (one
+  vector add chain would bound the loop by the add latency: 4 elements per 3 cycles)
+  and combine the block sums pairwise (a binary-counter cascade), as accurate as
+  numpy's pairwise summation; float32 sums accumulate in the op's ``acc_dtype``
+  (float64).
+- A full reduction over contiguous inputs is cut into at most 256 parts of whole
+  blocks (sum/prod/all/any/max/min), run on the thread pool; the parts' results are
+  combined in order.  Otherwise the output elements are distributed across threads.
 - max/min/argmax of an empty axis return an error (numpy raises too).
 
 >>> import tensorc.tensor as T
@@ -29,6 +32,11 @@ from tensorc.backend.c.render.common import (C_DTYPES, body_cost, convert, ctype
 from tensorc.backend.c.render.elemwise import body_statements, body_supported, output_exprs
 from tensorc.graph.basic import Apply
 from tensorc.ops.fused import Body
+
+#: Independent accumulators per block sum: 4 AVX2 vectors of doubles.
+_LANES = 16
+#: Parts of a flat full reduction at most (the thread pool's chunks take whole parts).
+_MAX_PARTS = 256
 
 _KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
@@ -156,16 +164,19 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
         for d in range(nd):
             L.append(f"    S[{k}][{d}] = {'0' if bc[k][d] else f'args[{k}].strides[{d}]'};")
     ident, update = _acc_ops(kind, acc, convert("v_", elem, acc))
+    cv = convert("v_", elem, acc)
     stmts = body_statements(body, [f"x{k}" for k in range(nin)], "")
     vexpr = output_exprs(body, [f"x{k}" for k in range(nin)])[0]
 
-    def value(loads: list[str], indent: str) -> list[str]:
-        lines = [f"{indent}const {in_t[k]} x{k} = {loads[k]};" for k in range(nin)]
+    def value(loads: list[str], indent: str, i: str = "i") -> list[str]:
+        """Lines defining ``v_`` from ``loads`` (C templates of the element index ``{i}``)."""
+        lines = [f"{indent}const {in_t[k]} x{k} = {loads[k].format(i=i)};" for k in range(nin)]
         lines += [indent + s for s in stmts]
         lines.append(f"{indent}const {ctype(elem)} v_ = {vexpr};")
         return lines
 
     finish = convert("ai" if is_arg else "a", "int64" if is_arg else acc, out)
+    cost = body_cost([s.row for s in body.steps])
     # -- flat path: everything reduced, contiguous inputs --------------------------------
     partial = any(any(b) and not all(b) for b in bc)  # such an input is not one flat array
     if not kept and not is_arg and not partial:
@@ -176,9 +187,8 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
         # vectorise with gathers (slow), the float32 -> float64 sum ran 2x slower than numpy
         L += [f"        const {in_t[k]} *restrict pb{k} = (const {in_t[k]} *)args[{k}].data;"
               for k in range(nin)]
-        loads = [f"*pb{k}" if all(bc[k]) else f"pb{k}[i]" for k in range(nin)]
-        L += _flat(name, kind, acc_t, ident, update, value(loads, "                    "), pairwise,
-                   threshold, body_cost([s.row for s in body.steps]))
+        loads = [f"*pb{k}" if all(bc[k]) else f"pb{k}[{{i}}]" for k in range(nin)]
+        L += _flat(name, kind, acc, elem, ident, update, cv, value, loads, threshold, cost)
         L.append(f"        *({out_t} *)args[{nin}].data = {finish};")
         L += ["        return 0;", "    }"]
     # -- generic path: one output element at a time ------------------------------------
@@ -205,24 +215,20 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
         per_out.append("    }")
     ilen = f"F[{inner}]" if inner is not None else "1"
     istr = [f"S[{k}][{inner}]" if inner is not None else "0" for k in range(nin)]
-    loads = [f"*(const {in_t[k]} *)(c{k} + i * {istr[k]})" for k in range(nin)]
+    loads = [f"*(const {in_t[k]} *)(c{k} + ({{i}}) * {istr[k]})" for k in range(nin)]
     if pairwise:
         def blocks(lds: list[str], ind: str) -> list[str]:
             return ([f"{ind}for (tc_intp i0 = 0; i0 < {ilen}; i0 += 1024) {{",
-                     f"{ind}    const tc_intp i1 = TC_MIN(i0 + 1024, {ilen});",
-                     f"{ind}    {acc_t} a = 0;",
-                     f"{ind}    _Pragma(\"omp simd reduction(+:a)\")",
-                     f"{ind}    for (tc_intp i = i0; i < i1; i++) {{"]
-                    + value(lds, ind + "        ")
-                    + [f"{ind}        " + update, f"{ind}    }}", f"{ind}    tc_casc_push(&cs_, a);",
-                       f"{ind}}}"])
+                     f"{ind}    const tc_intp i1 = TC_MIN(i0 + 1024, {ilen});"]
+                    + _lane_sum(acc_t, cv, value, lds, "i0", "i1", ind + "    ")
+                    + [f"{ind}    tc_casc_push(&cs_, a);", f"{ind}}}"])
         if inner is not None:  # unit inner strides: plain loads (strided ones vectorise as gathers)
             unit = " && ".join(f"S[{k}][{inner}] == sizeof({in_t[k]})" for k in range(nin)
                                if not bc[k][inner]) or "1"
             per_out.append(f"    if ({unit}) {{")
             per_out += [f"        const {in_t[k]} *restrict u{k} = (const {in_t[k]} *)c{k};"
                         for k in range(nin)]
-            per_out += blocks([f"*u{k}" if bc[k][inner] else f"u{k}[i]" for k in range(nin)],
+            per_out += blocks([f"*u{k}" if bc[k][inner] else f"u{k}[{{i}}]" for k in range(nin)],
                               "        ")
             per_out.append("    } else {")
             per_out += blocks(loads, "        ")
@@ -242,45 +248,97 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     if pairwise:
         per_out.append("a = tc_casc_total(&cs_);")
     per_out.append(f"*({out_t} *)ob = {finish};")
-    cost = body_cost([s.row for s in body.steps])
     head, tail = par_for(name, "o", "nkeep", f"nkeep * nred * {cost}", threshold)
     L += ["    " + x for x in head] + ["            " + x for x in per_out] + ["    " + x for x in tail]
     L += ["    return 0;", "}"]
     return parallel_kernel(name, "\n".join(L) + "\n")
 
 
-def _flat(name: str, kind: str, acc_t: str, ident: str, update: str, value: list[str], pairwise: bool,
-          threshold: int, cost: int) -> list[str]:
-    """Full reduction over ``nred`` contiguous elements; result in ``a``."""
-    if kind in ("maximum", "minimum"):
-        return (["        " + f"{acc_t} a = 0; int first_ = 1;",
-                 "        for (tc_intp i = 0; i < nred; i++) {"] + [x[8:] for x in value]
-                + ["            " + update, "        }"])
-    red_op = {"add": "+", "mul": "*", "and": "&&", "or": "||"}[kind]
-    if not pairwise:
-        return ([f"        {acc_t} a = {ident};",
-                 f"        _Pragma(\"omp simd reduction({red_op}:a)\")",
-                 "        for (tc_intp i = 0; i < nred; i++) {"] + [x[8:] for x in value]
-                + ["            " + update, "        }"])
-    # blocks of 1024 summed with SIMD, block sums combined pairwise per part; parts on threads
-    head, tail = par_for(name, "p", "nparts", f"nred * {cost}", threshold, scratch="parts")
-    return ["        const tc_intp nblk = (nred + 1023) / 1024;",
-            "        double parts_l_[256]; double *parts = tc_scratch_ ? tc_scratch_ : parts_l_;",
-            "        tc_intp nparts = 1;",
-            f"        if (nred >= {threshold}) nparts = nblk < 256 ? nblk : 256;"] + [
-            "        " + x for x in head] + [
-            "            const tc_intp lo = nblk * p / nparts, hi = nblk * (p + 1) / nparts;",
-            "            tc_casc cs_; cs_.n = 0;",
-            "            for (tc_intp blk = lo; blk < hi; blk++) {",
-            "                const tc_intp i1 = TC_MIN(blk * 1024 + 1024, nred);",
-            f"                {acc_t} a = 0;",
-            "                _Pragma(\"omp simd reduction(+:a)\")",
-            "                for (tc_intp i = blk * 1024; i < i1; i++) {"] + value + [
-            "                    " + update, "                }",
-            "                tc_casc_push(&cs_, a);", "            }",
-            "            parts[p] = tc_casc_total(&cs_);"] + ["        " + x for x in tail] + [
-            f"        {acc_t} a = 0;",
-            "        for (int p = 0; p < nparts; p++) a += parts[p];"]
+def _lane_sum(acc_t: str, cv: str, value: Any, loads: list[str], start: str, stop: str,
+              ind: str) -> list[str]:
+    """Lines declaring ``a``, the sum of ``cv`` over ``[start, stop)``: ``_LANES``
+    independent accumulators (the compiler keeps them in vector registers), the tail
+    in ``a``, then the lanes added pairwise."""
+    w = _LANES
+    return ([f"{ind}{acc_t} a = 0, l_[{w}] = {{0}};",
+             f"{ind}tc_intp i = {start};",
+             f"{ind}for (; i + {w} <= {stop}; i += {w}) {{",
+             f"{ind}    _Pragma(\"omp simd\")",
+             f"{ind}    for (int j_ = 0; j_ < {w}; j_++) {{"]
+            + value(loads, ind + "        ", "i + j_")
+            + [f"{ind}        l_[j_] += {cv};", f"{ind}    }}", f"{ind}}}",
+               f"{ind}for (; i < {stop}; i++) {{"]
+            + value(loads, ind + "    ")
+            + [f"{ind}    a += {cv};", f"{ind}}}",
+               f"{ind}for (int w_ = {w // 2}; w_ > 0; w_ /= 2)",
+               f"{ind}    for (int j_ = 0; j_ < w_; j_++) l_[j_] += l_[j_ + w_];",
+               f"{ind}a += l_[0];"])
+
+
+def _part_body(kind: str, acc: str, elem: str, ident: str, update: str, cv: str, value: Any,
+               loads: list[str]) -> list[str]:
+    """Lines declaring ``a``, the reduction of the elements ``[lo, hi)`` of one part."""
+    t = ctype(acc)
+    ind = "            "
+    if kind == "add" and acc in ("float32", "float64"):  # pairwise: blocks, then a cascade
+        return ([f"{ind}tc_casc cs_; cs_.n = 0;",
+                 f"{ind}for (tc_intp i0 = lo; i0 < hi; i0 += 1024) {{",
+                 f"{ind}    const tc_intp i1 = TC_MIN(i0 + 1024, hi);"]
+                + _lane_sum(t, cv, value, loads, "i0", "i1", ind + "    ")
+                + [f"{ind}    tc_casc_push(&cs_, a);", f"{ind}}}",
+                   f"{ind}const {t} a = ({t})tc_casc_total(&cs_);"])
+    if kind in ("add", "mul", "and", "or"):
+        red_op = {"add": "+", "mul": "*", "and": "&&", "or": "||"}[kind]
+        return ([f"{ind}{t} a = {ident};",
+                 f"{ind}_Pragma(\"omp simd reduction({red_op}:a)\")",
+                 f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
+                + value(loads, ind + "    ") + [f"{ind}    {update}", f"{ind}}}"])
+    cmp = ">" if kind == "maximum" else "<"
+    if acc == elem and acc in ("float32", "float64"):  # SIMD extremum plus a NaN flag
+        op, start = ("max", "-INFINITY") if kind == "maximum" else ("min", "INFINITY")
+        return ([f"{ind}{t} m_ = {start}; int nan_ = 0;",
+                 f"{ind}_Pragma(\"omp simd reduction({op}:m_) reduction(|:nan_)\")",
+                 f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
+                + value(loads, ind + "    ")
+                + [f"{ind}    m_ = v_ {cmp} m_ ? v_ : m_;", f"{ind}    nan_ |= v_ != v_;", f"{ind}}}",
+                   f"{ind}const {t} a = nan_ ? ({t})NAN : m_;"])
+    return ([f"{ind}{t} a = 0; int first_ = 1;", f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
+            + value(loads, ind + "    ") + [f"{ind}    {update}", f"{ind}}}"])
+
+
+def _flat(name: str, kind: str, acc: str, elem: str, ident: str, update: str, cv: str,
+          value: Any, loads: list[str], threshold: int, cost: int) -> list[str]:
+    """Full reduction over ``nred`` contiguous elements; result in ``a``.
+
+    The elements are cut into ``nparts`` parts of whole 1024-element blocks (one part
+    below ``threshold``), each reduced on its own (``_part_body``), possibly on the
+    thread pool; the parts' results are combined in order: pairwise for float sums, a
+    NaN-propagating extremum for max/min."""
+    t = ctype(acc)
+    head, tail = par_for(name, "p", "nparts", f"nred * {cost}", threshold,
+                         scratch="(double *)(void *)parts")
+    if kind == "add" and acc in ("float32", "float64"):
+        combine = ["        tc_casc cp_; cp_.n = 0;",
+                   "        for (tc_intp p = 0; p < nparts; p++) tc_casc_push(&cp_, parts[p]);",
+                   f"        const {t} a = ({t})tc_casc_total(&cp_);"]
+    else:
+        op = {"add": "a += w_;", "mul": "a *= w_;", "and": "a = a && w_;", "or": "a = a || w_;",
+              "maximum": "if (w_ > a || w_ != w_) a = w_;",
+              "minimum": "if (w_ < a || w_ != w_) a = w_;"}[kind]
+        combine = [f"        {t} a = parts[0];",
+                   "        for (tc_intp p = 1; p < nparts; p++) {",
+                   f"            const {t} w_ = parts[p];", f"            {op}", "        }"]
+    return ([f"        const tc_intp nblk = (nred + 1023) / 1024;",
+             f"        {t} parts_l_[{_MAX_PARTS}];",
+             f"        {t} *parts = tc_scratch_ ? ({t} *)(void *)tc_scratch_ : parts_l_;",
+             "        tc_intp nparts = 1;",
+             f"        if (nred >= {threshold}) nparts = nblk < {_MAX_PARTS} ? nblk : {_MAX_PARTS};"]
+            + ["        " + x for x in head]
+            + ["            const tc_intp lo = nblk * p / nparts * 1024,",
+               "                          hi = TC_MIN(nblk * (p + 1) / nparts * 1024, nred);"]
+            + _part_body(kind, acc, elem, ident, update, cv, value, loads)
+            + ["            parts[p] = a;"]
+            + ["        " + x for x in tail] + combine)
 
 
 def _vector_extremum(kind: str, acc: str, nin: int, inner: int, bc: Sequence[Sequence[bool]],
@@ -298,7 +356,7 @@ def _vector_extremum(kind: str, acc: str, nin: int, inner: int, bc: Sequence[Seq
     lines += [f"        {t} m_ = {start}; int nan_ = 0;",
               f"        _Pragma(\"omp simd reduction({op}:m_) reduction(|:nan_)\")",
               f"        for (tc_intp i = 0; i < {ilen}; i++) {{"]
-    lines += value([f"*u{k}" if bc[k][inner] else f"u{k}[i]" for k in range(nin)], "            ")
+    lines += value([f"*u{k}" if bc[k][inner] else f"u{k}[{{i}}]" for k in range(nin)], "            ")
     lines += [f"            m_ = v_ {cmp} m_ ? v_ : m_;", "            nan_ |= v_ != v_;", "        }",
               f"        if (nan_ || (!first_ && a != a)) a = ({t})NAN;",
               f"        else if (first_ || m_ {cmp} a) a = m_;",
