@@ -1,4 +1,4 @@
-"""Elementwise workloads: ``2*a+3*b``, a transcendental chain, and an elementwise gradient.
+"""Elementwise workloads: ``2*a+3*b``, a transcendental chain, and two elementwise gradients.
 
 Each expression is written once per framework from the same few lines; the Theano-style
 builders (tensorc, PyTensor) share one function through :class:`TheanoAPI`.
@@ -13,7 +13,7 @@ from benchmarks.frameworks import (TheanoAPI, jax_module, jax_ready, pytensor_ap
                                    tensorc_api, torch_compiled, torch_inputs)
 from benchmarks.spec import Built, Inputs, Workload, normal_inputs, streaming_bytes
 
-SIZES = (1_000, 100_000, 10_000_000)
+SIZES = (1_000, 100_000, 1_000_000, 10_000_000)
 QUICK_SIZES = (1_000, 100_000, 1_000_000)
 BOTH = ("float32", "float64")
 
@@ -43,15 +43,31 @@ def bump_grad_numpy(a: np.ndarray) -> np.ndarray:
 
 BUMP_GRAD_NUMEXPR = "exp(-a*a) * ((1 - tanh(a)**2) - 2*a*tanh(a))"
 
+
+def mix_expr(m: Any, x: Any, y: Any) -> Any:
+    """``tanh(x) * exp(y)``: the issue's gradient workload differentiates its sum by x and y."""
+    return m.tanh(x) * m.exp(y)
+
+
+def mix_grad_numpy(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """The hand-derived gradients of ``sum(mix_expr(x, y))`` by x and by y."""
+    t, e = np.tanh(x), np.exp(y)
+    return [(1 - t * t) * e, t * e]
+
+
+MIX_GRAD_NUMEXPR = ("(1 - tanh(x)**2) * exp(y)", "tanh(x) * exp(y)")
+
 # --- builders shared by the three workloads --------------------------------------------------
 
 
-def theano_expr(api: TheanoAPI, inputs: Inputs, expr: Callable[..., Any], grad: bool) -> Built:
-    """Compile ``expr`` (or the gradient of its sum w.r.t. the first input) with a Theano API."""
+def theano_expr(api: TheanoAPI, inputs: Inputs, expr: Callable[..., Any], wrt: int) -> Built:
+    """Compile ``expr`` (or, with ``wrt`` > 0, the gradient of its sum w.r.t. the first
+    ``wrt`` inputs) with a Theano API."""
     syms = [api.T.vector(name=k, dtype=str(v.dtype)) for k, v in inputs.items()]
     out = expr(api.T, *syms)
-    if grad:
-        out = api.grad(api.T.sum(out), syms[0])
+    if wrt:
+        grads = api.grad(api.T.sum(out), syms[:wrt])
+        out = grads[0] if wrt == 1 else grads
     f = api.function(syms, out)
     args = list(inputs.values())
     return Built(run=lambda: f(*args))
@@ -63,35 +79,38 @@ def numpy_expr(inputs: Inputs, expr: Callable[..., Any]) -> Built:
     return Built(run=lambda: expr(np, *args))
 
 
-def numexpr_string(inputs: Inputs, text: str) -> Built:
-    """Evaluate an expression string with numexpr (compiled once, re-evaluated per call)."""
+def numexpr_string(inputs: Inputs, text: str | tuple[str, ...]) -> Built:
+    """Evaluate an expression string (or one per output) with numexpr."""
     import numexpr as ne
     local = dict(inputs)
-    ne.evaluate(text, local_dict=local)
-    return Built(run=lambda: ne.re_evaluate(local_dict=local))
+    if isinstance(text, str):
+        ne.evaluate(text, local_dict=local)  # compiled once, re-evaluated per call
+        return Built(run=lambda: ne.re_evaluate(local_dict=local))
+    return Built(run=lambda: [ne.evaluate(t, local_dict=local) for t in text])
 
 
-def jax_expr(inputs: Inputs, expr: Callable[..., Any], grad: bool) -> Built:
-    """``jax.jit`` of ``expr`` (or of the gradient of its sum)."""
+def jax_expr(inputs: Inputs, expr: Callable[..., Any], wrt: int) -> Built:
+    """``jax.jit`` of ``expr`` (or of the gradient of its sum by the first ``wrt`` inputs)."""
     jax = jax_module()
     import jax.numpy as jnp
     fn = (lambda *xs: expr(jnp, *xs))
-    if grad:
-        fn = jax.grad(lambda a: jnp.sum(expr(jnp, a)))
+    if wrt:
+        fn = jax.grad(lambda *xs: jnp.sum(expr(jnp, *xs)),
+                      argnums=0 if wrt == 1 else tuple(range(wrt)))
     f = jax.jit(fn)
     args = [jax.device_put(v) for v in inputs.values()]
     return Built(run=lambda: jax_ready(f(*args)))
 
 
-def torch_expr(inputs: Inputs, expr: Callable[..., Any], grad: bool, compiled: bool) -> Built:
+def torch_expr(inputs: Inputs, expr: Callable[..., Any], wrt: int, compiled: bool) -> Built:
     """Evaluate ``expr`` with torch eager or ``torch.compile`` (autograd for the gradient)."""
     import torch
     args = torch_inputs(inputs)
-    if grad:
-        def fn(a: Any) -> Any:
-            a = a.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(expr(torch, a).sum(), a)
-            return g
+    if wrt:
+        def fn(*xs: Any) -> Any:
+            xs = tuple(a.detach().requires_grad_(k < wrt) for k, a in enumerate(xs))
+            gs = torch.autograd.grad(expr(torch, *xs).sum(), xs[:wrt])
+            return gs[0] if wrt == 1 else list(gs)
     else:
         def fn(*xs: Any) -> Any:
             with torch.no_grad():
@@ -100,17 +119,20 @@ def torch_expr(inputs: Inputs, expr: Callable[..., Any], grad: bool, compiled: b
     return Built(run=lambda: f(*args))
 
 
-def family(expr: Callable[..., Any], numexpr_text: str, grad: bool = False) -> dict[str, Any]:
-    """The seven builders of an elementwise workload, as ``Workload`` keyword arguments."""
+def family(expr: Callable[..., Any], numexpr_text: str | tuple[str, ...], wrt: int = 0,
+           numpy_grad: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """The seven builders of an elementwise workload, as ``Workload`` keyword arguments;
+    ``wrt`` > 0: the gradient of the sum by the first ``wrt`` inputs (numpy evaluates the
+    hand-derived ``numpy_grad``)."""
     return dict(
-        build_tensorc=lambda inputs, backend: theano_expr(tensorc_api(backend), inputs, expr, grad),
-        build_numpy=(lambda inputs: Built(run=lambda: bump_grad_numpy(*inputs.values())))
-        if grad else (lambda inputs: numpy_expr(inputs, expr)),
+        build_tensorc=lambda inputs, backend: theano_expr(tensorc_api(backend), inputs, expr, wrt),
+        build_numpy=(lambda inputs: Built(run=lambda: numpy_grad(*inputs.values())))
+        if numpy_grad is not None else (lambda inputs: numpy_expr(inputs, expr)),
         build_numexpr=lambda inputs: numexpr_string(inputs, numexpr_text),
-        build_pytensor=lambda inputs: theano_expr(pytensor_api(), inputs, expr, grad),
-        build_jax=lambda inputs: jax_expr(inputs, expr, grad),
-        build_torch=lambda inputs: torch_expr(inputs, expr, grad, compiled=False),
-        build_torch_compile=lambda inputs: torch_expr(inputs, expr, grad, compiled=True),
+        build_pytensor=lambda inputs: theano_expr(pytensor_api(), inputs, expr, wrt),
+        build_jax=lambda inputs: jax_expr(inputs, expr, wrt),
+        build_torch=lambda inputs: torch_expr(inputs, expr, wrt, compiled=False),
+        build_torch_compile=lambda inputs: torch_expr(inputs, expr, wrt, compiled=True),
     )
 
 
@@ -138,7 +160,14 @@ GRAD = Workload(
     name="grad", title="grad of sum(tanh(a)*exp(-a**2))", sizes=SIZES,
     quick_sizes=QUICK_SIZES, dtypes=BOTH, quick_dtypes=("float64",),
     make_inputs=normal_inputs("a", flat), reference=lambda x: bump_grad_numpy(x["a"]),
-    **family(bump_expr, BUMP_GRAD_NUMEXPR, grad=True),
+    **family(bump_expr, BUMP_GRAD_NUMEXPR, wrt=1, numpy_grad=bump_grad_numpy),
 )
 
-WORKLOADS = (ADD, CHAIN, GRAD)
+GRAD_XY = Workload(
+    name="grad_xy", title="grad of sum(tanh(x)*exp(y)) by x, y", sizes=SIZES,
+    quick_sizes=(1_000_000,), dtypes=BOTH, quick_dtypes=("float64",),
+    make_inputs=normal_inputs("xy", flat), reference=lambda v: mix_grad_numpy(v["x"], v["y"]),
+    **family(mix_expr, MIX_GRAD_NUMEXPR, wrt=2, numpy_grad=mix_grad_numpy),
+)
+
+WORKLOADS = (ADD, CHAIN, GRAD, GRAD_XY)
