@@ -193,7 +193,9 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
     out_slots = prog.outputs
     matmuls = matmul_steps(prog)
     views = dimshuffle_views(prog)
-    has_numpy = any(not is_k and item.index not in views for is_k, item in plan)
+    # numpy steps may warn (errstate silences them); BLAS matmuls and views never do
+    has_numpy = any(not is_k and item.index not in views and item.index not in matmuls
+                    for is_k, item in plan)
 
     def run_segment(seg: Segment, storage: list[Any]) -> None:
         if seg.c_run is not None:  # shapes, buffers and kernels in one C call
