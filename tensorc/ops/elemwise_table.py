@@ -145,7 +145,9 @@ ROWS: tuple[Row, ...] = (
     # ---- powers, exponentials and logarithms ---------------------------------------------
     Row("sqrt", 1, np.sqrt, {"f": "sqrt{f}({0})", "c": "csqrt{f}({0})"},
         lambda i, o, gz: [gz * 0.5 / _cj(o)], kinds="iufc"),
-    Row("exp", 1, np.exp, {"f": "exp{f}({0})", "c": "cexp{f}({0})"}, lambda i, o, gz: [gz * _cj(o)], kinds="iufc"),
+    # tc_exp_*: the runtime header's branch-free exp (<= 1 ulp), inlined into fused loops
+    Row("exp", 1, np.exp, {"f": "tc_exp_{t}({0})", "c": "cexp{f}({0})"}, lambda i, o, gz: [gz * _cj(o)],
+        kinds="iufc"),
     Row("exp2", 1, np.exp2, {"f": "exp2{f}({0})"}, lambda i, o, gz: [gz * o * _LN2], kinds=_REAL),
     Row("expm1", 1, np.expm1, {"f": "expm1{f}({0})"}, lambda i, o, gz: [gz * (o + 1)], kinds=_REAL),
     Row("log", 1, np.log, {"f": "log{f}({0})", "c": "clog{f}({0})"}, lambda i, o, gz: [gz / _cj(i[0])], kinds="iufc"),
