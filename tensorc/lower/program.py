@@ -24,7 +24,6 @@ Program...
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -37,19 +36,28 @@ _MIN_KERNELS_PER_UNIT = 4  #: below this a second compiler process costs more th
 _PLACEHOLDER = "TCKERNELNAME"  #: kernels are rendered under this name, then named
 
 
-@dataclass
 class KernelStep:
-    """One C kernel call; args are ``inputs`` then ``outputs`` (slot numbers)."""
-    node: Apply
-    index: int                      #: the node's position in ``fgraph.toposort()``
-    name: str                       #: C function name
-    source: str                     #: C function text
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    shape_fn: ShapeFn               #: input shapes -> output shapes
-    inplace: dict[int, int] = field(default_factory=dict)  #: output k -> kernel input j
-    node_slots: tuple[int, ...] = ()  #: slots of all of ``node.inputs`` (error reports)
-    kernel_vars: tuple[Variable, ...] = ()  #: the variables of ``inputs``
+    """One C kernel call; args are ``inputs`` then ``outputs`` (slot numbers).
+
+    Plain class (not a dataclass): building dataclasses costs ~1 ms each at import, and
+    this module is imported by every new process that builds a C function.
+    """
+    __slots__ = ("node", "index", "name", "source", "inputs", "outputs", "shape_fn", "inplace",
+                 "node_slots", "kernel_vars")
+
+    def __init__(self, node: Apply, index: int, name: str, source: str, inputs: tuple[int, ...],
+                 outputs: tuple[int, ...], shape_fn: ShapeFn, inplace: dict[int, int] | None = None,
+                 node_slots: tuple[int, ...] = (), kernel_vars: tuple[Variable, ...] = ()) -> None:
+        self.node = node
+        self.index = index                  #: the node's position in ``fgraph.toposort()``
+        self.name = name                    #: C function name
+        self.source = source                #: C function text
+        self.inputs = inputs
+        self.outputs = outputs
+        self.shape_fn = shape_fn            #: input shapes -> output shapes
+        self.inplace = {} if inplace is None else inplace  #: output k -> kernel input j
+        self.node_slots = node_slots        #: slots of all of ``node.inputs`` (error reports)
+        self.kernel_vars = kernel_vars      #: the variables of ``inputs``
 
     def __str__(self) -> str:
         ins = ", ".join(f"%{s}" for s in self.inputs)
@@ -57,33 +65,43 @@ class KernelStep:
         extra = f"  inplace={self.inplace}" if self.inplace else ""
         return f"{outs} = C {self.name}({ins})  # {self.node.op}{extra}"
 
+    __repr__ = __str__
 
-@dataclass
+
 class NumpyStep:
     """One numpy call: ``node.op.perform``."""
-    node: Apply
-    index: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
+    __slots__ = ("node", "index", "inputs", "outputs")
+
+    def __init__(self, node: Apply, index: int, inputs: tuple[int, ...],
+                 outputs: tuple[int, ...]) -> None:
+        self.node = node
+        self.index = index
+        self.inputs = inputs
+        self.outputs = outputs
 
     def __str__(self) -> str:
         ins = ", ".join(f"%{s}" for s in self.inputs)
         outs = ", ".join(f"%{s}" for s in self.outputs)
         return f"{outs} = numpy {self.node.op}({ins})"
 
+    __repr__ = __str__
+
 
 Step = KernelStep | NumpyStep
 
 
-@dataclass
 class Program:
     """A lowered function: slots, steps in order, and where the outputs are."""
-    n_inputs: int
-    slot_vars: list[Variable]                 #: the variable each slot holds
-    constants: dict[int, np.ndarray]          #: constant slots and their values
-    steps: list[Step]
-    outputs: list[int]                        #: slot of each fgraph output
-    nodes: list[Apply]                        #: fgraph.toposort()
+    __slots__ = ("n_inputs", "slot_vars", "constants", "steps", "outputs", "nodes")
+
+    def __init__(self, n_inputs: int, slot_vars: list[Variable], constants: dict[int, np.ndarray],
+                 steps: list[Step], outputs: list[int], nodes: list[Apply]) -> None:
+        self.n_inputs = n_inputs
+        self.slot_vars = slot_vars            #: the variable each slot holds
+        self.constants = constants            #: constant slots and their values
+        self.steps = steps
+        self.outputs = outputs                #: slot of each fgraph output
+        self.nodes = nodes                    #: fgraph.toposort()
 
     @property
     def kernel_steps(self) -> list[KernelStep]:
