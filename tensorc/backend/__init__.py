@@ -6,10 +6,20 @@ lowers to a Program of C kernels and numpy steps; see ``tensorc.lower``).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tensorc.backend.numpy_backend import Runner, build_numpy_runner
-from tensorc.graph.fgraph import FunctionGraph
+if TYPE_CHECKING:
+    from tensorc.backend.numpy_backend import Runner
+    from tensorc.graph.fgraph import FunctionGraph
+
+
+def __getattr__(name: str) -> Any:
+    """``Runner`` and ``build_numpy_runner`` are imported on first use: a process that
+    only runs C functions never loads the numpy interpreter."""
+    if name in ("Runner", "build_numpy_runner"):
+        from tensorc.backend import numpy_backend
+        return getattr(numpy_backend, name)
+    raise AttributeError(f"module 'tensorc.backend' has no attribute {name!r}")
 
 
 def resolve_backend(kind: str) -> str:
@@ -47,6 +57,7 @@ def build_runner(fgraph: FunctionGraph, kind: str = "numpy", *, destroyable: fro
         return build_c_runner(fgraph, destroyable=destroyable, profile=profile), "c"
     if kind != "numpy":
         raise ValueError(f"unknown backend {kind!r}; expected 'auto', 'c' or 'numpy'")
+    from tensorc.backend.numpy_backend import build_numpy_runner
     return build_numpy_runner(fgraph, profile=profile), "numpy"
 
 
