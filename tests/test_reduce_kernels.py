@@ -27,6 +27,7 @@ KINDS = [  # name, tensorc reduction of a vector expression, numpy reference
     ("any", lambda v: T.any(v), np.any),
     ("mean", lambda v: T.mean(v), np.mean),
     ("argmax", lambda v: T.argmax(v), np.argmax),
+    ("argmin", lambda v: T.argmin(v), np.argmin),
 ]
 
 
@@ -82,7 +83,7 @@ def test_flat_reductions_at_block_and_part_edges(run, name, fn, ref, dtype, rng)
     f = tensorc.function([a, b], fn(expr), mode=mode)
     jobs = pool.tc_pool_jobs() if pool is not None else 0
     for n in SIZES:
-        if n == 0 and name in ("max", "min", "argmax", "mean"):
+        if n == 0 and name in ("max", "min", "argmax", "argmin", "mean"):
             continue  # errors / NaN: test_zero_size
         x = rng.uniform(0.5, 1.5, n).astype(dtype)
         y = rng.uniform(0.5, 1.5, n).astype(dtype)
@@ -196,10 +197,27 @@ def test_zero_size(mode):
 def test_integer_reductions(run, dtype, rng):
     mode = run[0]
     a = T.vector("a", dtype=dtype)
-    f = tensorc.function([a], [T.sum(a), T.max(a), T.min(a), T.prod(a)], mode=mode)
+    f = tensorc.function([a], [T.sum(a), T.max(a), T.min(a), T.prod(a), T.argmax(a), T.argmin(a)],
+                         mode=mode)
     for n in (1, 17, 1025, 100_003):
         x = rng.integers(0, 100, n).astype(dtype)
         got = f(x)
-        for g, w in zip(got, [np.sum(x), np.max(x), np.min(x), np.prod(x)]):
+        want = [np.sum(x), np.max(x), np.min(x), np.prod(x), np.argmax(x), np.argmin(x)]
+        for g, w in zip(got, want):
             assert np.asarray(g).dtype == np.asarray(w).dtype
             np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+def test_arg_extremum_ties_take_the_first_index(run, dtype):
+    """Ties across parts and blocks: the first index wins, and a NaN beats any value."""
+    n = 300_001
+    a = T.vector("a", dtype=dtype)
+    f = tensorc.function([a], [T.argmax(a), T.argmin(a)], mode=run[0])
+    x = np.zeros(n, dtype)
+    x[[250_000, 3000, 1024, 299_999]] = 7
+    x[[260_000, 70_000, 5000]] = -7
+    assert [int(v) for v in f(x)] == [1024, 5000]
+    if dtype == "float64":
+        x[[290_000, 100_000]] = np.nan
+        assert [int(v) for v in f(x)] == [100_000, 100_000]

@@ -181,7 +181,7 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     cost = body_cost([s.row for s in body.steps])
     # -- flat path: everything reduced, contiguous inputs --------------------------------
     partial = any(any(b) and not all(b) for b in bc)  # such an input is not one flat array
-    if not kept and not is_arg and not partial:
+    if not kept and not partial:
         cond = " && ".join(f"tc_contig(&args[{k}], sizeof({in_t[k]}))" for k in range(nin)
                            if not all(bc[k])) or "1"
         L.append(f"    if ({cond}) {{")
@@ -312,15 +312,17 @@ def _part_body(kind: str, acc: str, elem: str, ident: str, update: str, cv: str,
                  f"{ind}_Pragma(\"omp simd reduction({red_op}:a)\")",
                  f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
                 + value(loads, ind + "    ") + [f"{ind}    {update}", f"{ind}}}"])
-    cmp = ">" if kind == "maximum" else "<"
-    if acc == elem and acc in ("float32", "float64"):  # SIMD extremum plus a NaN flag
-        op, start = ("max", "-INFINITY") if kind == "maximum" else ("min", "INFINITY")
-        return ([f"{ind}{t} m_ = {start}; int nan_ = 0;",
-                 f"{ind}_Pragma(\"omp simd reduction({op}:m_) reduction(|:nan_)\")",
-                 f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
+    if acc == elem:  # SIMD extremum (from the first value), plus a NaN flag for floats
+        op, cmp = ("max", ">") if kind == "maximum" else ("min", "<")
+        nan = f"nan_ ? ({t})NAN : m_" if acc.startswith("float") else "m_"
+        return ([f"{ind}{t} m_; int nan_ = 0;", f"{ind}{{"]
+                + value(loads, ind + "    ", "lo")
+                + [f"{ind}    m_ = v_;", f"{ind}}}",
+                   f"{ind}_Pragma(\"omp simd reduction({op}:m_) reduction(|:nan_)\")",
+                   f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
                 + value(loads, ind + "    ")
                 + [f"{ind}    m_ = v_ {cmp} m_ ? v_ : m_;", f"{ind}    nan_ |= v_ != v_;", f"{ind}}}",
-                   f"{ind}const {t} a = nan_ ? ({t})NAN : m_;"])
+                   f"{ind}const {t} a = {nan};"])
     return ([f"{ind}{t} a = 0; int first_ = 1;", f"{ind}for (tc_intp i = lo; i < hi; i++) {{"]
             + value(loads, ind + "    ") + [f"{ind}    {update}", f"{ind}}}"])
 
@@ -334,6 +336,10 @@ def _flat(name: str, kind: str, acc: str, elem: str, ident: str, update: str, cv
     thread pool; the parts' results are combined in order: pairwise for float sums, a
     NaN-propagating extremum for max/min."""
     t = ctype(acc)
+    arg = kind.startswith("arg")
+    if arg:  # parts hold the extremum; the index is searched afterwards, in one part
+        kind = "maximum" if kind == "argmax" else "minimum"
+        ident, update = _acc_ops(kind, acc, cv)
     head, tail = par_for(name, "p", "nparts", f"nred * {cost}", threshold,
                          scratch="(double *)(void *)parts")
     if kind == "add" and acc in ("float32", "float64"):
@@ -357,7 +363,34 @@ def _flat(name: str, kind: str, acc: str, elem: str, ident: str, update: str, cv
                "                          hi = TC_MIN(nblk * (p + 1) / nparts * 1024, nred);"]
             + _part_body(kind, acc, elem, ident, update, cv, value, loads)
             + ["            parts[p] = a;"]
-            + ["        " + x for x in tail] + combine)
+            + ["        " + x for x in tail] + combine
+            + (_arg_find(value, loads) if arg else []))
+
+
+def _arg_find(value: Any, loads: list[str]) -> list[str]:
+    """Lines setting ``ai``: the first index whose value is ``a`` (the extremum found by
+    the parts), or the first NaN when ``a`` is NaN (numpy's rule).  Only the first part
+    holding it is searched: blocks with a SIMD test, then one block element-wise."""
+    ind = "        "
+    lines = [f"{ind}tc_intp ai = 0, p_ = 0;",
+             f"{ind}while (p_ + 1 < nparts && !(parts[p_] == a || (a != a && parts[p_] != parts[p_]))) p_++;",
+             f"{ind}const tc_intp lo = nblk * p_ / nparts * 1024, hi = TC_MIN(nblk * (p_ + 1) / nparts * 1024, nred);",
+             f"{ind}for (tc_intp i0 = lo; i0 < hi; i0 += 1024) {{",
+             f"{ind}    const tc_intp i1 = TC_MIN(i0 + 1024, hi);",
+             f"{ind}    int hit_ = 0;",
+             f"{ind}    if (a != a) {{"]
+    for test, ind2 in (("v_ != v_", ind + "        "), ("v_ == a", ind + "        ")):
+        lines += [f"{ind2}_Pragma(\"omp simd reduction(|:hit_)\")",
+                  f"{ind2}for (tc_intp i = i0; i < i1; i++) {{"]
+        lines += value(loads, ind2 + "    ") + [f"{ind2}    hit_ |= {test};", f"{ind2}}}"]
+        if test == "v_ != v_":
+            lines.append(f"{ind}    }} else {{")
+    lines += [f"{ind}    }}", f"{ind}    if (!hit_) continue;",
+              f"{ind}    for (tc_intp i = i0; i < i1; i++) {{"]
+    lines += value(loads, ind + "        ")
+    lines += [f"{ind}        if (v_ == a || (a != a && v_ != v_)) {{ ai = i; break; }}",
+              f"{ind}    }}", f"{ind}    break;", f"{ind}}}"]
+    return lines
 
 
 def _vector_extremum(kind: str, acc: str, nin: int, inner: int, bc: Sequence[Sequence[bool]],
