@@ -248,8 +248,9 @@ def test_a_stored_program_is_not_used_for_another_graph():
     fg = FunctionGraph([x], [T.exp(x) + 1])
     other = FunctionGraph([x], [T.exp(x) + 1])
     prog = lower(fg)
-    entry = fncache.Lowering("k", {}, fg.toposort(), store.program_state(prog, ["src"]))
-    assert entry.program(fg) is not None
+    state = store.program_state(prog, ["src"])
+    assert fncache.Lowering("k", {}, fg.toposort(), state).program(fg) is not None
+    entry = fncache.Lowering("k", {}, fg.toposort(), state)
     assert entry.program(other) is None  # same ops, other node objects
 
 

@@ -303,15 +303,17 @@ class Lowering:
 
     def program(self, fgraph: FunctionGraph) -> tuple[Any, list[str]] | None:
         """``(Program, C sources)`` stored for ``fgraph``, or None (none stored, the graph
-        was edited since, or the state does not fit it)."""
-        if self._state is None:
+        was edited since, or the state does not fit it).  The state is handed out once
+        (a function keeps no second copy of its kernel sources)."""
+        state, self._state = self._state, None
+        if state is None:
             return None
         nodes = fgraph.toposort()
         if len(nodes) != len(self._nodes) or any(a is not b for a, b in zip(nodes, self._nodes)):
             return None
         from tensorc.lower.store import program_from_state
         try:
-            return program_from_state(self._state, nodes)
+            return program_from_state(state, nodes)
         except Exception:  # a stale or damaged state is a miss: the graph is lowered again
             return None
 
