@@ -221,3 +221,29 @@ def test_arg_extremum_ties_take_the_first_index(run, dtype):
     if dtype == "float64":
         x[[290_000, 100_000]] = np.nan
         assert [int(v) for v in f(x)] == [100_000, 100_000]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_reductions_keeping_the_last_axis(run, rng):
+    """The column path (whole rows into a tile of outputs): 3-d inputs with kept outer
+    dimensions, tiles of 256 outputs, 128-row block sums, a column input broadcast along
+    the kept axis, NaN rows for max/argmax, integer and boolean kinds."""
+    x, c = T.dtensor3("x"), T.dcol("c")
+    i = T.lmatrix("i")
+    outs = [T.sum(x, axis=1), T.sum(x, axis=(0, 1), keepdims=True), T.max(x, axis=0),
+            T.argmax(x, axis=1), T.argmin(x, axis=(0, 1)), T.mean(x, axis=1),
+            T.sum(x[0] * c, axis=0), T.prod(i, axis=0), T.all(i, axis=0), T.any(i, axis=0)]
+    f = tensorc.function([x, c, i], outs, mode=run[0])
+    for shape in [(2, 300, 5), (3, 129, 513), (1, 1, 1)]:
+        a = rng.standard_normal(shape)
+        a[0, shape[1] // 2, 0] = np.nan
+        a[-1, -1, -1] = np.inf
+        col = rng.standard_normal((shape[1], 1))
+        ints = rng.integers(0, 3, (shape[1], shape[2]))
+        flat01 = a.reshape(-1, shape[2])
+        want = [a.sum(axis=1), a.sum(axis=(0, 1), keepdims=True), a.max(axis=0),
+                a.argmax(axis=1), flat01.argmin(axis=0), a.mean(axis=1),
+                (a[0] * col).sum(axis=0), ints.prod(axis=0), ints.all(axis=0), ints.any(axis=0)]
+        for g, w in zip(f(a, col, ints), want):
+            assert np.shape(g) == np.shape(w)
+            _check(g, w, "float64")
