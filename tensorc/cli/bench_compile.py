@@ -65,7 +65,9 @@ def ensure_bytecode() -> bool:
     """Byte-compile the modules of tensorc and of the workloads where their ``.pyc`` is
     missing or stale, as ``pip install`` does; False when some could not be written.
 
-    >>> ensure_bytecode()  # doctest: +SKIP  (writes .pyc files next to the sources)
+    Not run as a doctest: it writes ``.pyc`` files next to the sources.
+
+    >>> ensure_bytecode()  # doctest: +SKIP
     True
     """
     import compileall
