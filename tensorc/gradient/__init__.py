@@ -16,8 +16,6 @@ from tensorc.gradient.markers import (DisconnectedType, NullType, disconnected_t
 from tensorc.gradient.ops import (ConsiderConstant, DisconnectedGrad, GradClip,  # noqa: F401
                                   GradScale, ZeroGrad, consider_constant, disconnected_grad,
                                   grad_clip, grad_scale, zero_grad)
-from tensorc.gradient.rop import Lop, Rop, RowLoop, hessian, jacobian  # noqa: F401
-from tensorc.gradient.verify import GradientError, numeric_grad, verify_grad  # noqa: F401
 
 __all__ = [
     "grad", "jacobian", "hessian", "Rop", "Lop", "verify_grad", "zero_grad", "disconnected_grad",
@@ -25,3 +23,30 @@ __all__ = [
     "NullTypeGradError", "DisconnectedType", "NullType", "disconnected_type", "grad_undefined",
     "grad_not_implemented", "numeric_grad", "fit_to_input",
 ]
+
+#: Names imported on first use (PEP 562): ``import tensorc`` does not load the
+#: R-operator/jacobian code or the finite-difference checker.
+_LAZY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tensorc.gradient.rop", ("Lop", "Rop", "RowLoop", "hessian", "jacobian")),
+    ("tensorc.gradient.verify", ("GradientError", "numeric_grad", "verify_grad")),
+)
+
+
+def __getattr__(name: str) -> object:
+    """Import the lazily exported names of :data:`_LAZY` on first access.
+
+    >>> import tensorc.gradient
+    >>> tensorc.gradient.verify_grad.__name__
+    'verify_grad'
+    """
+    for module, names in _LAZY:
+        if name in names:
+            import importlib
+            value = getattr(importlib.import_module(module), name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'tensorc.gradient' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {n for _, names in _LAZY for n in names})
