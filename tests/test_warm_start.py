@@ -269,3 +269,31 @@ def test_plan_shape_matches_the_renderers_shape_functions():
             ins = [shapes[0] if v.type.ndim == 2 and not v.type.broadcastable[0] else shapes[1]
                    for v in s.kernel_vars]
             assert store.PlanShape(plan)(ins) == s.shape_fn(ins)
+
+
+_LAZY_CHILD = textwrap.dedent("""
+    import json, sys
+    import tensorc, tensorc.tensor as T
+    loaded = sorted(m for m in ("tensorc.ops.linalg", "tensorc.ops.sort", "tensorc.ops.extra",
+                                "tensorc.gradient.rop", "tensorc.gradient.verify",
+                                "tensorc.tensor.nlinalg", "tensorc.backend.numpy_backend")
+                    if m in sys.modules)
+    import tensorc.gradient as G
+    from tensorc.ops import extra, sort
+    from tensorc.gradient import rop, verify
+    same = [T.cumsum is extra.cumsum, T.argsort is sort.argsort, T.jacobian is rop.jacobian,
+            T.verify_grad is verify.verify_grad, G.Rop is rop.Rop, G.numeric_grad is verify.numeric_grad,
+            T.nlinalg is sys.modules["tensorc.tensor.nlinalg"], "sort" in dir(T)]
+    print(json.dumps({"loaded": loaded, "same": same}))
+""")
+
+
+def test_import_leaves_rarely_used_modules_for_first_use():
+    out = subprocess.run([sys.executable, "-c", _LAZY_CHILD], cwd=PACKAGE_PARENT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["loaded"] == []
+    assert all(got["same"]), got["same"]
+    with pytest.raises(AttributeError):
+        T.no_such_name  # noqa: B018
