@@ -77,14 +77,15 @@ class ProgramLibs:
 def load_program(prog: Program, sources: Sequence[str] | None = None) -> ProgramLibs:
     """Compile (or fetch from the cache) the libraries holding ``prog``'s kernels.
 
-    A program with many kernels is cut into one translation unit per core, compiled
-    side by side (the compiler runs outside the GIL).  ``sources``: those translation
-    units as they were built before (the function cache stores them), else rendered.
+    A program with many kernels is cut into one translation unit per core, of about
+    equal estimated compile cost, compiled side by side (the compiler runs outside the
+    GIL).  ``sources``: those translation units as they were built before (the function
+    cache stores them), else rendered.
     """
     from tensorc.backend.c.cache import get_library, lookup_library
     if sources is None:
-        from tensorc.backend.c.render import library_source
-        groups = prog.kernel_groups(_cores())
+        from tensorc.backend.c.render import library_source, split_units
+        groups = split_units(prog.unique_kernels(), _cores())
         sources = [library_source(g) for g in groups]
     else:
         groups = _groups_of(prog, sources)
