@@ -290,17 +290,20 @@ def _columns(name: str, kind: str, acc: str, cv: str, value: Any, shape: tuple, 
             lines.append(f"{ind}    {{ const tc_intp i_ = t_ % F[{d}]; t_ /= F[{d}];"
                          + "".join(f" c{k} += i_ * S[{k}][{d}];" for k in range(nin)) + " }")
         lines += [f"{ind}    const {in_t[k]} *restrict u{k} = (const {in_t[k]} *)c{k};" for k in range(nin)]
-        lines += [f"{ind}    for (tc_intp j = j0; j < j1; j++) {{"] + value(loads, ind + "        ", "j")
+        lines += [f"{ind}    _Pragma(\"omp simd\")",  # the tile arrays never alias the rows
+                  f"{ind}    for (tc_intp j = j0; j < j1; j++) {{"] + value(loads, ind + "        ", "j")
         lines += [f"{ind}        const {t} w_ = {cv};"] + [f"{ind}        {x}" for x in stmt]
         return lines + [f"{ind}    }}", f"{ind}}}"]
 
     m = "m_[j - j0]"
+    nan_out = f"ix_[j - j0] ? ({t})NAN : {m}" if ext and not arg and acc.startswith("float") else m
     if pairwise:
         step = ["s_[j - j0] += w_;"]
     elif arg:
-        step = [f"if ({m} == {m} && (w_ {cmp} {m} || w_ != w_)) {{ {m} = w_; ix_[j - j0] = q_; }}"]
-    elif ext:
-        step = [f"{m} = (w_ {cmp} {m} || w_ != w_) ? w_ : {m};"]
+        step = [f"const int take_ = ({m} == {m}) & ((w_ {cmp} {m}) | (w_ != w_));",
+                f"{m} = take_ ? w_ : {m};", "ix_[j - j0] = take_ ? q_ : ix_[j - j0];"]
+    elif ext:  # a plain select (SIMD max/min) and a NaN flag per output
+        step = [f"{m} = w_ {cmp} {m} ? w_ : {m};", "ix_[j - j0] |= w_ != w_;"]
     else:
         step = [{"add": f"{m} += w_;", "mul": f"{m} *= w_;", "and": f"{m} = {m} && w_;",
                  "or": f"{m} = {m} || w_;"}[kind]]
@@ -314,7 +317,8 @@ def _columns(name: str, kind: str, acc: str, cv: str, value: Any, shape: tuple, 
                     + f" ob += i_ * {ostride[d]}; }}")
     body.append(f"{t} m_[{_COL_TILE}]; {t} s_[{_COL_TILE}]; tc_intp ix_[{_COL_TILE}]; (void)s_; (void)ix_;")
     if ext:  # start from the first row
-        body += row("0", "", [f"{m} = w_;", "ix_[j - j0] = 0;"]) + ["tc_intp q_ = 1;"]
+        body += row("0", "", [f"{m} = w_;", f"ix_[j - j0] = {'0' if arg else 'w_ != w_'};"])
+        body.append("tc_intp q_ = 1;")
     else:
         body += [f"for (tc_intp j = j0; j < j1; j++) {{ {m} = {ident}; s_[j - j0] = 0; }}", "tc_intp q_ = 0;"]
     body += ["for (; q_ < nred; q_++) {"] + row("q_", "    ", step)
@@ -322,7 +326,7 @@ def _columns(name: str, kind: str, acc: str, cv: str, value: Any, shape: tuple, 
         body += [f"    if (q_ % {_COL_BLOCK} == {_COL_BLOCK - 1} || q_ == nred - 1)",
                  f"        for (tc_intp j = j0; j < j1; j++) {{ {m} += s_[j - j0]; s_[j - j0] = 0; }}"]
     body += ["}", "for (tc_intp j = j0; j < j1; j++) {",
-             f"    const {t} a = {m}; const tc_intp ai = ix_[j - j0]; (void)ai;",
+             f"    const {t} a = {nan_out}; const tc_intp ai = ix_[j - j0]; (void)ai;",
              f"    *({out_t} *)(ob + j * {ostride[last]}) = {finish};", "}"]
     head, tail = par_for(name, "t0_", "nouter_ * ntile_", f"nkeep * nred * {cost}", threshold)
     return ([f"    if ({unit}) {{",
