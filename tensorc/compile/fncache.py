@@ -373,12 +373,3 @@ def cached_rewrite(inputs: Sequence[Variable], outputs: Sequence[Variable], mode
     fgraph.cached_lowering = Lowering(key, parts, fgraph.toposort(), None)  # type: ignore[attr-defined]
     return fgraph, False
 
-
-def rewrite_cached(fgraph: FunctionGraph, mode: Any, io_text: str,
-                   rewrite: Callable[[FunctionGraph], None]) -> tuple[FunctionGraph, bool]:
-    """:func:`cached_rewrite` for a graph already built: ``rewrite(fgraph)`` rewrites it in
-    place on a miss."""
-    def build() -> FunctionGraph:
-        rewrite(fgraph)
-        return fgraph
-    return cached_rewrite(fgraph.inputs, fgraph.outputs, mode, io_text, build)
