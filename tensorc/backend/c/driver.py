@@ -60,9 +60,10 @@ def c_backend_available() -> bool:
 class ProgramLibs:
     """The libraries holding one program's kernels (one per translation unit)."""
 
-    def __init__(self, libs: list[Any], owner: dict[str, int]) -> None:
+    def __init__(self, libs: list[Any], owner: dict[str, int], sources: list[str]) -> None:
         self.libs = libs
         self._owner = owner
+        self.sources = sources  #: the C translation unit of each library
 
     def kernel(self, name: str) -> Any:
         """The function pointer of kernel ``name``."""
@@ -105,9 +106,7 @@ def load_program(prog: Program, sources: Sequence[str] | None = None) -> Program
         for lib, source in zip(libs, sources):
             print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
                   f"[tensorc] source {lib.source_path}:\n{source}", file=sys.stderr)
-    found = ProgramLibs(libs, {name: k for k, g in enumerate(groups) for name, _ in g})
-    found.sources = list(sources)  # type: ignore[attr-defined]
-    return found
+    return ProgramLibs(libs, {name: k for k, g in enumerate(groups) for name, _ in g}, list(sources))
 
 
 def _groups_of(prog: Program, sources: Sequence[str]) -> list[list[tuple[str, str]]]:
