@@ -152,10 +152,11 @@ class FunctionMaker:
         if self.givens:
             exprs = clone_replace(exprs, dict(self.givens))
         explicit = [i.variable for i in self.inputs]
-        self._check_unused(explicit, exprs)
+        used = ancestors(exprs, blockers=explicit)  # one walk: unused inputs, shared variables
+        self._check_unused(explicit, used)
         shared_vars: list[SharedVariable] = []
         explicit_ids = set(map(id, explicit))
-        for v in ancestors(exprs, blockers=explicit):
+        for v in used:
             if isinstance(v, SharedVariable) and id(v) not in explicit_ids:
                 shared_vars.append(v)
         shared_ids = set(map(id, shared_vars))
@@ -205,10 +206,12 @@ class FunctionMaker:
         return repr((ins, [o.borrow for o in self.outputs], self.n_outputs, targets,
                      self.rebuild_strict))
 
-    def _check_unused(self, explicit: list[Variable], exprs: list[Variable]) -> None:
+    def _check_unused(self, explicit: list[Variable], ancestry: list[Variable]) -> None:
+        """Raise or warn (``on_unused_input``) for explicit inputs not in ``ancestry`` (the
+        ancestors of the outputs and updates, stopping at the explicit inputs)."""
         if self.on_unused_input == "ignore":
             return
-        used = set(map(id, ancestors(exprs, blockers=explicit)))
+        used = set(map(id, ancestry))
         for i, v in enumerate(explicit):
             if id(v) not in used:
                 msg = (f"function input {i} ({v}) is not used to compute the outputs; "
