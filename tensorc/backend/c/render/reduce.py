@@ -43,6 +43,10 @@ _MAX_PARTS = 256
 _KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
 CASCADE_HELPERS = r"""
+#include <stdatomic.h>
+/* compiler-only barrier at the top of a row loop: without it gcc unrolls-and-jams two
+   rows into one scalar loop instead of running the SIMD row loop */
+#define TC_ROW_FENCE() atomic_signal_fence(memory_order_seq_cst)
 /* pairwise combination of block sums: s[l] holds a sum of 2**l blocks */
 typedef struct { double s[64]; uint64_t n; } tc_casc;
 static inline void tc_casc_push(tc_casc *c, double v) {
@@ -262,7 +266,7 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     return parallel_kernel(name, "\n".join(L) + "\n")
 
 
-_COL_TILE = 256  # output elements per column-path tile (their accumulators stay in L1)
+_COL_TILE = 512  # output elements per column-path tile at most (accumulators stay in L1)
 _COL_BLOCK = 128  # rows summed into a tile's block sums before they join its totals
 
 
@@ -307,8 +311,8 @@ def _columns(name: str, kind: str, acc: str, cv: str, value: Any, shape: tuple, 
     else:
         step = [{"add": f"{m} += w_;", "mul": f"{m} *= w_;", "and": f"{m} = {m} && w_;",
                  "or": f"{m} = {m} || w_;"}[kind]]
-    body = [f"const tc_intp o_ = t0_ / ntile_, j0 = (t0_ % ntile_) * {_COL_TILE}, "
-            f"j1 = TC_MIN(j0 + {_COL_TILE}, F[{last}]);",
+    body = [f"const tc_intp o_ = t0_ / ntile_, j0 = (t0_ % ntile_) * tw_, "
+            f"j1 = TC_MIN(j0 + tw_, F[{last}]);",
             f"const char *b[{nin}]; char *ob = args[{nin}].data; tc_intp r_ = o_;"]
     body += [f"b[{k}] = args[{k}].data;" for k in range(nin)]
     for d in reversed(kept[:-1]):
@@ -321,7 +325,7 @@ def _columns(name: str, kind: str, acc: str, cv: str, value: Any, shape: tuple, 
         body.append("tc_intp q_ = 1;")
     else:
         body += [f"for (tc_intp j = j0; j < j1; j++) {{ {m} = {ident}; s_[j - j0] = 0; }}", "tc_intp q_ = 0;"]
-    body += ["for (; q_ < nred; q_++) {"] + row("q_", "    ", step)
+    body += ["for (; q_ < nred; q_++) {", "    TC_ROW_FENCE();"] + row("q_", "    ", step)
     if pairwise:
         body += [f"    if (q_ % {_COL_BLOCK} == {_COL_BLOCK - 1} || q_ == nred - 1)",
                  f"        for (tc_intp j = j0; j < j1; j++) {{ {m} += s_[j - j0]; s_[j - j0] = 0; }}"]
@@ -330,7 +334,10 @@ def _columns(name: str, kind: str, acc: str, cv: str, value: Any, shape: tuple, 
              f"    *({out_t} *)(ob + j * {ostride[last]}) = {finish};", "}"]
     head, tail = par_for(name, "t0_", "nouter_ * ntile_", f"nkeep * nred * {cost}", threshold)
     return ([f"    if ({unit}) {{",
-             f"        const tc_intp ntile_ = (F[{last}] + {_COL_TILE - 1}) / {_COL_TILE}, "
+             # tiles of at most _COL_TILE outputs, at least two (multiples of 8) from 16 on
+             f"        const tc_intp tw_ = F[{last}] < 16 ? F[{last}] : "
+             f"TC_MIN({_COL_TILE}, ((F[{last}] + 1) / 2 + 7) / 8 * 8);",
+             f"        const tc_intp ntile_ = (F[{last}] + tw_ - 1) / tw_, "
              f"nouter_ = nkeep / F[{last}];"]
             + ["        " + x for x in head] + ["                " + x for x in body]
             + ["        " + x for x in tail] + ["        return 0;", "    }"])
