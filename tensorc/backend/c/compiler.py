@@ -35,12 +35,7 @@ BASE_FLAGS: tuple[str, ...] = (
     "-O3", "-march=native", "-fopenmp-simd", "-fPIC", "-shared", "-std=c11",
     "-fno-math-errno", "-fno-trapping-math", "-fwrapv",
 )
-#: For gcc (not clang): vectorise the loops marked ``omp simd`` (every hot loop the
-#: renderers write; their cost model is -fsimd-cost-model, unlimited) as at -O3, and other
-#: loops only where that needs no versioning, peeling or epilogue. Kernel speed unchanged
-#: (in-process A/B), 15-25% less compile time: -O3 also vectorised validation loops and
-#: strided fallbacks, with run-time alias/stride versions of each.
-GCC_FLAGS: tuple[str, ...] = ("-fvect-cost-model=very-cheap",)
+
 #: Searched in order when ``config.cxx`` is empty.
 DEFAULT_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
 LINK_LIBS: tuple[str, ...] = ("-lm",)
@@ -184,8 +179,6 @@ def compiler_available() -> bool:
 def compiler_flags(info: CompilerInfo | None = None) -> list[str]:
     """The full flag list, in order, used for every kernel (part of the cache key)."""
     flags = list(BASE_FLAGS)
-    if info is None or "clang" not in info.version.lower():
-        flags.extend(GCC_FLAGS)
     if cpu.has_avx512f():
         flags.append("-mprefer-vector-width=512")
     flags.append("-I" + paths.csrc_dir())
