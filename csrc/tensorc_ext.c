@@ -9,6 +9,22 @@
 #include <string.h>
 #include "tensorc_ext.h"
 #include "tensorc_pool.c" /* tc_parallel, tc_install_pool, tc_pool_threads */
+#include "tensorc_ew.c"   /* tc_ew_run_impl: the elementwise driver kernels call through a hook */
+
+/* The elementwise driver's layout version (kernels are rendered for it only when equal). */
+int tc_ew_driver_abi(void) { return TC_EW_ABI; }
+
+/* Point a freshly loaded kernel library's tc_ew_run_hook at this extension's driver:
+ * 1 done, 0 the library has no hook (it carries its own driver), -1 other layout. */
+int tc_install_ew(void *handle) {
+    typedef int (*run_fn)(tc_ew_call *, tc_intp, tc_intp);
+    run_fn *hook = (run_fn *)dlsym(handle, "tc_ew_run_hook");
+    const int *abi = (const int *)dlsym(handle, "tc_ew_abi");
+    if (!hook) return 0;
+    if (!abi || *abi != TC_EW_ABI) return -1;
+    *hook = tc_ew_run_impl;
+    return 1;
+}
 
 /* With numpy's headers (the normal build) arrays are read through the numpy C
  * API: ~10 ns per array instead of ~500 ns through the buffer protocol, whose

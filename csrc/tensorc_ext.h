@@ -111,6 +111,9 @@ const char *tc_dlerror(void);
 /* the thread pool (tensorc_pool.c) */
 int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work);
 int tc_install_pool(void *handle, int enable);
+/* the shared elementwise driver (tensorc_ew.c) */
+int tc_ew_driver_abi(void);
+int tc_install_ew(void *handle);
 int tc_pool_threads(void);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);

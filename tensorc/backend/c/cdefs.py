@@ -52,6 +52,8 @@ void *tc_dlopen(const char *path);
 void *tc_dlsym(void *handle, const char *name);
 const char *tc_dlerror(void);
 int tc_install_pool(void *handle, int enable);
+int tc_ew_driver_abi(void);
+int tc_install_ew(void *handle);
 int tc_pool_threads(void);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);

@@ -37,7 +37,7 @@ from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, calls_blas, d
                                          matmul_steps, serial_runner, single_kernel_runner)
 from tensorc.backend.c.caller import segment_runner
 from tensorc.backend.c.segment import Segment, group_steps, segments_fill_views
-from tensorc.lower.program import KernelStep, NumpyStep, Program, lower
+from tensorc.lower.program import NumpyStep, Program, lower
 
 _getrefcount = sys.getrefcount
 
@@ -89,6 +89,9 @@ def load_program(prog: Program, sources: Sequence[str] | None = None) -> Program
         groups = split_units(prog.unique_kernels(), _cores())
         sources = [library_source(g) for g in groups]
     else:
+        from tensorc.backend.c.ewdriver import sources_match
+        if not sources_match(sources):
+            raise ValueError("stored sources use the other form of the elementwise driver")
         groups = _groups_of(prog, sources)
     hints = ["_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps
                               if s.name in {n for n, _ in g}}))[:60] or "fn" for g in groups]

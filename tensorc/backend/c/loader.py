@@ -66,6 +66,8 @@ def dlopen(path: str) -> Any:
     if ext is not None and hasattr(ext.lib, "tc_install_pool"):
         _request_pool_threads(ext)
         ext.lib.tc_install_pool(handle, threads_enabled())
+    if ext is not None and hasattr(ext.lib, "tc_install_ew"):
+        ext.lib.tc_install_ew(handle)  # a library without the hook carries its own driver
     return handle
 
 
