@@ -4,6 +4,7 @@ never overwritten, every argument it does not take handed to the Python path (wh
 converts or raises with the input named), and concurrent calls serialised."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -100,7 +101,7 @@ def test_bad_arguments_raise_naming_the_input():
     np.testing.assert_array_equal(f(v=np.arange(2.0), w=np.ones(2)), np.arange(2.0))
 
 
-def test_garbage_arguments_never_crash_the_process():
+def test_garbage_arguments_never_crash_the_process(tmp_path):
     code = textwrap.dedent("""
         import numpy as np, tensorc, tensorc.tensor as T
         v = T.dvector("v")
@@ -117,8 +118,11 @@ def test_garbage_arguments_never_crash_the_process():
         print("raised", raised)
         print(f(np.arange(4.0)).tolist())
     """)
+    # the same tensorc as this process (an installed one, or the source tree), from a
+    # directory that does not shadow it; the session's cache dir comes through TENSORC_FLAGS
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tensorc.__file__)))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)  # the session's cache dir comes through TENSORC_FLAGS
+                          timeout=300, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.split("\n")
     assert int(lines[0].split()[1]) >= 6
