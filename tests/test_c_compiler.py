@@ -70,6 +70,31 @@ def test_probe_is_remembered_on_disk(tmp_cache) -> None:
     assert info is not None and info.works and info.version
 
 
+@needs_cc
+def test_background_probe_runs_once_and_is_waited_for(tmp_cache, monkeypatch) -> None:
+    import threading
+    calls: list[str] = []
+    release = threading.Event()
+    real = compiler._probe
+
+    def slow_probe(cc: str):
+        calls.append(cc)
+        release.wait(5)
+        return real(cc)
+    monkeypatch.setattr(compiler, "_probe", slow_probe)
+    compiler.probe_in_background()  # empty cache dir: the probe starts in a thread
+    for _ in range(200):
+        if calls:
+            break
+        threading.Event().wait(0.01)
+    assert len(calls) == 1
+    threading.Timer(0.05, release.set).start()
+    info = compiler.compiler_info()  # waits for the running probe instead of starting one
+    assert info is not None and info.works and len(calls) == 1
+    compiler.probe_in_background()  # the record exists now: nothing starts
+    assert len(calls) == 1 and os.listdir(os.path.join(tmp_cache, "toolchains"))
+
+
 def test_cpu_fingerprint_is_cheap_and_stable() -> None:
     import time
     cpu.cpu_fingerprint.cache_clear()

@@ -115,6 +115,9 @@ class FunctionMaker:
         self.profile = profile
         self.cache_hit = False  #: True when the rewritten graph came from the function cache
         self._check_inputs()
+        if self.mode.backend in ("c", "auto"):  # a first build: probe gcc during the rewrites
+            from tensorc.backend.c.compiler import probe_in_background
+            probe_in_background()
         t0 = time.perf_counter()
         self._build_graph()
         self.rewrite_time = time.perf_counter() - t0

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from typing import TYPE_CHECKING, Sequence
 
 from tensorc.backend.c import cpu, paths
@@ -155,6 +156,9 @@ def _compiler_info_cached(cc: str, info_file: str) -> CompilerInfo:
     return info
 
 
+_PROBING = threading.Lock()  # one probe at a time (the background one may be running)
+
+
 def compiler_info(cc: str | None = None) -> CompilerInfo | None:
     """Probed facts about ``cc`` (default: :func:`find_compiler`); None if there is none."""
     cc = cc or find_compiler()
@@ -164,7 +168,26 @@ def compiler_info(cc: str | None = None) -> CompilerInfo | None:
         info_file = _info_file(cc)
     except OSError:
         return None
-    return _compiler_info_cached(cc, info_file)
+    with _PROBING:
+        return _compiler_info_cached(cc, info_file)
+
+
+def probe_in_background() -> None:
+    """Probe the compiler in a thread when the cache directory has no record of it yet.
+
+    The probe (a version query and a test build, ~70 ms) then overlaps the rewrite passes
+    of the first function built on an empty cache instead of preceding its kernel build;
+    :func:`compiler_info` waits for it. Nothing happens when the record exists.
+    """
+    cc = find_compiler()
+    if cc is None:
+        return
+    try:
+        if os.path.exists(_info_file(cc)):
+            return
+    except OSError:
+        return
+    threading.Thread(target=compiler_info, args=(cc,), name="tensorc-probe", daemon=True).start()
 
 
 def compiler_available() -> bool:
