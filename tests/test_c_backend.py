@@ -300,16 +300,6 @@ def test_identical_nodes_share_one_kernel(rng):
     np.testing.assert_allclose(got[0], np.tanh(a)) and np.testing.assert_allclose(got[1], np.tanh(b))
 
 
-@pytest.mark.parametrize("n_units", [1, 2, 3])
-def test_kernel_groups_cover_all_kernels_in_order(n_units):
-    xs = [T.TensorType("float64", (False,) * (k % 3 + 1))(f"x{k}") for k in range(9)]
-    outs = [T.exp(x) * (k + 1) for k, x in enumerate(xs)]
-    prog = lower(FunctionGraph(xs, outs))
-    groups = prog.kernel_groups(n_units)
-    assert [n for g in groups for n, _ in g] == [n for n, _ in prog.unique_kernels()]
-    assert len(groups) == min(n_units, len(prog.unique_kernels()) // 4)
-
-
 def test_many_kernels_compile_in_several_libraries(rng):
     from tensorc.backend.c.driver import _cores
     ops = [(T.exp, np.exp), (T.tanh, np.tanh), (T.log1p, np.log1p), (T.sin, np.sin),

@@ -32,7 +32,6 @@ from tensorc.graph.basic import Apply, Constant, Variable
 from tensorc.graph.fgraph import FunctionGraph
 
 ShapeFn = Callable[[Sequence[tuple]], list[tuple]]
-_MIN_KERNELS_PER_UNIT = 4  #: below this a second compiler process costs more than it saves
 _PLACEHOLDER = "TCKERNELNAME"  #: kernels are rendered under this name, then named
 
 
@@ -114,19 +113,6 @@ class Program:
         for s in self.kernel_steps:
             seen.setdefault(s.name, s.source)
         return list(seen.items())
-
-    def kernel_groups(self, n: int) -> list[list[tuple[str, str]]]:
-        """The distinct kernels cut into at most ``n`` runs of consecutive kernels with
-        about the same amount of source (one translation unit each: compiled side by side)."""
-        kernels = self.unique_kernels()
-        n = max(1, min(n, len(kernels) // _MIN_KERNELS_PER_UNIT))
-        total = sum(len(src) for _, src in kernels)
-        groups: list[list[tuple[str, str]]] = [[] for _ in range(n)]
-        done = 0
-        for name, src in kernels:
-            groups[min(n - 1, done * n // max(total, 1))].append((name, src))
-            done += len(src)
-        return [g for g in groups if g]
 
     def c_source(self) -> str:
         """All kernels of the program in one C translation unit."""

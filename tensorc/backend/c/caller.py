@@ -39,7 +39,7 @@ def segment_runner(seg: Any, template: list[Any], n_in: int, out_slots: Sequence
     lock = ffi.gc(lib.tc_lock_new(), lib.tc_lock_free)
     if lock == ffi.NULL:
         raise MemoryError("tensorc: cannot allocate a lock for a compiled function")
-    fn, c_prog, c_seg, cache_id, c_failed = seg.c_call
+    _, c_prog, c_seg, cache_id, c_failed = seg.c_call
     run_locked = lib.tc_run_segment_locked
     outs = list(out_slots)
 
