@@ -194,3 +194,31 @@ def test_best_of_passes_keeps_the_fastest_pass_and_any_failure() -> None:
     assert merged["numpy"].timing.median_s == 2.0 and merged["numpy"].timing.samples == 10
     assert merged["jax"].timing.median_s == 1.5
     assert merged["tensorc-c"].status == "WRONG"  # a wrong result in any pass is reported
+
+
+def test_compile_rows_keep_the_fastest_cold_and_warm_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each cold child gets its own empty cache dir; warm children reuse the last one;
+    the row reports the fastest of each and keeps every sample."""
+    from tensorc.cli import bench_compile as bc
+    seen: list[tuple[str, bool]] = []
+    cold_times = iter([1.4, 0.9, 1.1])
+
+    def fake_child(workload: str, fw: str, size: int, dtype: str, env: dict) -> dict:
+        cache = env["TENSORC_FLAGS"].split("cache_dir=")[-1]
+        empty = not os.listdir(cache)
+        seen.append((cache, empty))
+        Path(cache, "entry").write_text("x")
+        return {"total_s": next(cold_times) if empty else 0.02 + 0.01 * len(seen)}
+
+    monkeypatch.setattr(bc, "run_child", fake_child)
+    monkeypatch.setattr(bc, "ensure_bytecode", lambda: True)
+    monkeypatch.setattr(bc, "time_import", lambda *args, **kwargs: 0.1)
+    doc = bc.measure_compile(["tensorc-c"], [("add", 10, "float64")], {}, lambda _msg: None)
+    row = doc["rows"][0]
+    colds, warms = seen[:bc.COLD_RUNS], seen[bc.COLD_RUNS:]
+    assert all(empty for _, empty in colds) and len({c for c, _ in colds}) == bc.COLD_RUNS
+    assert len(warms) == bc.WARM_RUNS and {c for c, _ in warms} == {colds[-1][0]}
+    assert not any(empty for _, empty in warms)
+    assert row["cold_s"] == 0.9 and row["cold_samples_s"] == [1.4, 0.9, 1.1]
+    assert row["warm_s"] == pytest.approx(0.02 + 0.01 * (bc.COLD_RUNS + 1))
+    assert row["status"] == "ok"

@@ -205,7 +205,7 @@ def render(doc: Mapping[str, Any], as_markdown: bool = False) -> str:
         out += [""] + [("- " if as_markdown else "") + n for n in notes]
     cheader, crows = compile_table(doc)
     if crows:
-        out += ["", "Compile cost (fresh processes; cold = empty cache dir, warm = second "
-                    "process on that cache; import = `import` of the module):", "",
+        out += ["", "Compile cost (fresh processes, fastest of 3 each; cold = empty cache dir, "
+                    "warm = later processes on that cache; import = `import` of the module):", "",
                 *table(cheader, crows)]
     return "\n".join(out) + "\n"
