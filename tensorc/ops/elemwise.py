@@ -30,6 +30,22 @@ def _probe_out_dtype(row: Row, dtypes: tuple[str, ...]) -> str:
     return "float32" if name == "float16" else name
 
 
+def widen_half(compute: str, out: str) -> str:
+    """The dtype a body promoted to ``compute`` runs in when its output is ``out``.
+
+    float16 has no C type and the elementwise table widens float16 results to
+    float32, so float16 math runs in that wider float output dtype: computing in
+    float16 and widening afterwards would overflow and round at float16 first.
+    Every other pair (and a bool or float16 output) keeps ``compute``.
+
+    >>> widen_half('float16', 'float32'), widen_half('float16', 'bool'), widen_half('int8', 'float32')
+    ('float32', 'float16', 'int8')
+    """
+    if compute == "float16" and out in ("float32", "float64"):
+        return out
+    return compute
+
+
 def promote(inputs: Sequence[Any]) -> str:
     """numpy's promotion of tensor inputs, Python-scalar constants being weak."""
     parts = [v.data.item() if isinstance(v, TensorConstant) and v.weak else np.dtype(v.dtype)
@@ -72,20 +88,27 @@ class Elemwise(Op):
                 raise TypeError(f"{row.name}: input {k} ({v}) has dtype {v.dtype}, which {row.name} "
                                 f"does not accept (input dtypes: {', '.join(x.dtype for x in ins)})")
         compute = promote(ins[row.promote_from:])
-        ins = [_settle_weak(v, compute) if k >= row.promote_from else v for k, v in enumerate(ins)]
-        ndim = max(v.ndim for v in ins)
-        ins = [v if v.ndim == ndim else v.dimshuffle(*(["x"] * (ndim - v.ndim) + list(range(v.ndim))))
-               for v in ins]
         if self.out_dtype is not None:
             out_dtype = self.out_dtype
         else:
             probe = tuple(v.dtype for v in ins[:row.promote_from]) + (compute,) * (row.nin - row.promote_from)
             out_dtype = _probe_out_dtype(row, probe)
+        # weak constants take the dtype the body really computes in (float16 math runs wider)
+        compute = widen_half(compute, out_dtype)
+        ins = [_settle_weak(v, compute) if k >= row.promote_from else v for k, v in enumerate(ins)]
+        ndim = max(v.ndim for v in ins)
+        ins = [v if v.ndim == ndim else v.dimshuffle(*(["x"] * (ndim - v.ndim) + list(range(v.ndim))))
+               for v in ins]
         bcast = tuple(all(v.broadcastable[d] for v in ins) for d in range(ndim))
         return Apply(self, ins, [TensorVariable(TensorType(out_dtype, bcast))])
 
     def compute_dtype(self, node: Apply) -> str:
-        """The dtype the scalar body computes in (inputs are converted to it)."""
+        """The dtype the scalar body computes in (inputs are converted to it).
+
+        numpy's promotion of the inputs, except that integer inputs of a floating op
+        compute in the output dtype and float16 computes in its wider float output
+        (``widen_half``), so ``exp`` of a float16 ``40.0`` is ``2.35e17``, not ``inf``.
+        """
         row = self.row
         compute = promote(node.inputs[row.promote_from:])
         out = node.outputs[0].dtype
@@ -93,7 +116,7 @@ class Elemwise(Op):
             if np.dtype(out).kind == "c" and "c" not in row.kinds:  # complex(re, im) computes in floats
                 return {"complex64": "float32", "complex128": "float64"}[out]
             return out
-        return compute
+        return widen_half(compute, out)
 
     # -- numpy implementation -------------------------------------------------------------
     def perform(self, node: Apply, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:

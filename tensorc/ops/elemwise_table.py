@@ -20,7 +20,9 @@ Dtype rule: the compute dtype is numpy's promotion of the inputs (from
 ``promote_from`` on; Python-scalar constants are weak, as in numpy); the output
 dtype is what numpy's function gives for that compute dtype (float16 is widened to
 float32).  When the output is floating and the compute dtype is not, the inputs are
-converted to the output dtype first (``sqrt(int8)`` computes in float32).
+converted to the output dtype first (``sqrt(int8)`` computes in float32); float16
+inputs of a float32 result are converted too, so the math runs in float32, not in
+float16 widened afterwards (``exp`` of a float16 ``40.0`` is finite).
 """
 from __future__ import annotations
 
