@@ -34,7 +34,7 @@ def render_gather(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int]
             f"if (O->ndim != {p + q}) return TC_ERROR(TC_ERR_NDIM, {out});"]
     body += broadcast_index_lines(1, spec, 1)
     body += [f"for (int d = 0; d < {p}; d++) if (O->shape[d] != S[d]) return TC_ERROR(TC_ERR_SHAPE, 1);",
-             f"tc_intp M = 1;",
+             "tc_intp M = 1;",
              f"for (int d = 0; d < {q}; d++) {{",
              f"    if (O->shape[{p} + d] != X->shape[{k} + d]) return TC_ERROR(TC_ERR_SHAPE, {out});",
              f"    M *= X->shape[{k} + d]; }}",
