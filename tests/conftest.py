@@ -6,6 +6,7 @@ Write backend-independent tests as ``def test_x(mode): f = tensorc.function(...,
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -71,3 +72,35 @@ def mode(backend: str) -> tensorc.Mode:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+#: marks a test that needs the C backend (skipped without a working C compiler)
+needs_c = pytest.mark.skipif("c" not in BACKENDS, reason="needs the C backend (no working C compiler)")
+#: FAST_RUN on the C backend, for tests that must compile (the function cache serves only C)
+C_MODE = tensorc.Mode(optimizer="fast_run", backend="c", name="FAST_RUN(c)")
+
+
+@pytest.fixture(scope="module")
+def module_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A cache directory (0700) of the requesting test module: its kernels are compiled
+    once and shared by the module's tests."""
+    path = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    os.chmod(path, 0o700)
+    return str(path)
+
+
+@pytest.fixture
+def kernels_only_cache(module_cache: str) -> Iterator[str]:
+    """``module_cache`` as ``config.cache_dir``, emptied of function-cache entries and
+    with no in-process memo: each test rewrites and lowers its functions again but
+    finds the module's compiled kernels."""
+    from tensorc.backend.c import cache
+    saved = config.cache_dir
+    config.cache_dir = module_cache
+    for e in cache.cache_list():
+        if e["kind"] == "functions":
+            cache._remove_entry(e["base"])
+    cache.clear_memo()
+    yield module_cache
+    config.cache_dir = saved
+    cache.clear_memo()

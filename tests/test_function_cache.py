@@ -17,32 +17,7 @@ from tensorc.backend.c import cache
 from tensorc.compile import fncache
 from tensorc.config import config
 from subproc import PACKAGE_PARENT
-from conftest import BACKENDS
-
-needs_c = pytest.mark.skipif("c" not in BACKENDS, reason="the function cache serves the C backend")
-C_MODE = tensorc.Mode(optimizer="fast_run", backend="c", name="FAST_RUN(c)")
-
-
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """A cache directory of this module: its kernels are compiled once."""
-    path = tmp_path_factory.mktemp("fncache")
-    os.chmod(path, 0o700)
-    return str(path)
-
-
-@pytest.fixture
-def tmp_cache(module_cache):
-    """The module's cache directory without function entries, and no in-process memo."""
-    saved = config.cache_dir
-    config.cache_dir = module_cache
-    for e in cache.cache_list():
-        if e["kind"] == "functions":
-            cache._remove_entry(e["base"])
-    cache.clear_memo()
-    yield module_cache
-    config.cache_dir = saved
-    cache.clear_memo()
+from conftest import C_MODE, needs_c
 
 
 def _step(dtype: str = "float64", lr: float = 0.1, scale: float = 1.0):
@@ -109,8 +84,8 @@ def _child(cache_dir: str) -> dict:
 
 
 @needs_c
-def test_new_process_with_warm_cache_reuses_the_rewrite_and_gives_identical_results(tmp_cache):
-    first, second = _child(tmp_cache), _child(tmp_cache)
+def test_new_process_with_warm_cache_reuses_the_rewrite_and_gives_identical_results(kernels_only_cache):
+    first, second = _child(kernels_only_cache), _child(kernels_only_cache)
     assert (first["hit"], second["hit"]) == (False, True)
     assert (first["rewrite_passes_imported"], second["rewrite_passes_imported"]) == (True, False)
     assert first == dict(second, hit=False, rewrite_passes_imported=True)  # bit-identical results
@@ -124,7 +99,7 @@ def test_new_process_with_warm_cache_reuses_the_rewrite_and_gives_identical_resu
 
 
 @needs_c
-def test_hit_rebuilds_the_graph_around_this_calls_variables(tmp_cache):
+def test_hit_rebuilds_the_graph_around_this_calls_variables(kernels_only_cache):
     f1, _ = _build()
     f2, (W, b) = _build()
     assert not f1.maker.cache_hit and f2.maker.cache_hit
@@ -139,7 +114,7 @@ def test_hit_rebuilds_the_graph_around_this_calls_variables(tmp_cache):
 
 
 @needs_c
-def test_entry_holds_no_shared_values_and_states_its_key_parts(tmp_cache):
+def test_entry_holds_no_shared_values_and_states_its_key_parts(kernels_only_cache):
     ins, loss, updates, (W, b) = _step()
     W.set_value(np.full((5, 3), 1234.5678))
     tensorc.function(ins, loss, updates=updates, mode=C_MODE)
@@ -155,14 +130,14 @@ def test_entry_holds_no_shared_values_and_states_its_key_parts(tmp_cache):
     dict(dtype="float32"),         # dtypes
     dict(scale=2.0),               # a constant in the forward graph
 ])
-def test_graph_changes_miss(tmp_cache, change):
+def test_graph_changes_miss(kernels_only_cache, change):
     _build()
     f, _ = _build(**change)
     assert not f.maker.cache_hit
 
 
 @needs_c
-def test_updates_outputs_flags_and_mode_are_in_the_key(tmp_cache):
+def test_updates_outputs_flags_and_mode_are_in_the_key(kernels_only_cache):
     ins, loss, updates, _ = _step()
     tensorc.function(ins, loss, updates=updates, mode=C_MODE)
     assert tensorc.function(ins, loss, updates=updates, mode=C_MODE).maker.cache_hit
@@ -183,7 +158,7 @@ def test_updates_outputs_flags_and_mode_are_in_the_key(tmp_cache):
 
 
 @needs_c
-def test_givens_and_variable_names_are_in_the_key(tmp_cache):
+def test_givens_and_variable_names_are_in_the_key(kernels_only_cache):
     x, y = T.dvector("x"), T.dvector("y")
     tensorc.function([x], x * 2 + 1, mode=C_MODE)
     assert not tensorc.function([y], y * 2 + 1, mode=C_MODE).maker.cache_hit
@@ -196,7 +171,7 @@ def test_givens_and_variable_names_are_in_the_key(tmp_cache):
 
 @needs_c
 @pytest.mark.parametrize("damage", ["truncate", "garbage_with_valid_record", "no_record"])
-def test_corrupt_entry_is_a_miss_and_is_rebuilt(tmp_cache, damage):
+def test_corrupt_entry_is_a_miss_and_is_rebuilt(kernels_only_cache, damage):
     _build()
     (entry,) = [e for e in cache.cache_list() if e["kind"] == "functions"]
     if damage == "truncate":
@@ -242,7 +217,7 @@ def test_uncacheable_attributes_are_refused():
 
 
 @needs_c
-def test_not_used_when_the_passes_are_watched(tmp_cache, capsys):
+def test_not_used_when_the_passes_are_watched(kernels_only_cache, capsys):
     ins, loss, updates, _ = _step()
     tensorc.function(ins, loss, updates=updates, mode=C_MODE)
     f = tensorc.function(ins, loss, updates=updates, mode=C_MODE, profile=True)
@@ -252,7 +227,7 @@ def test_not_used_when_the_passes_are_watched(tmp_cache, capsys):
     assert "[tensorc] pass" in capsys.readouterr().out
 
 
-def test_numpy_backend_rewrites_every_time(tmp_cache):
+def test_numpy_backend_rewrites_every_time(kernels_only_cache):
     ins, loss, updates, _ = _step()
     for _ in range(2):
         f = tensorc.function(ins, loss, updates=updates, mode="FAST_COMPILE")

@@ -21,30 +21,7 @@ from tensorc.compile import fncache
 from tensorc.config import config
 from tensorc.lower import store
 from subproc import PACKAGE_PARENT
-from conftest import BACKENDS
-
-needs_c = pytest.mark.skipif("c" not in BACKENDS, reason="the function cache serves the C backend")
-C_MODE = tensorc.Mode(optimizer="fast_run", backend="c", name="FAST_RUN(c)")
-
-
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """A cache directory of this module: its kernels are compiled once."""
-    path = tmp_path_factory.mktemp("warm")
-    os.chmod(path, 0o700)
-    return str(path)
-
-
-@pytest.fixture
-def tmp_cache(module_cache):
-    """The module's cache directory without function entries, and no in-process memo."""
-    config.cache_dir = module_cache  # put back by conftest's _restore_config
-    for e in cache.cache_list():
-        if e["kind"] == "functions":
-            cache._remove_entry(e["base"])
-    cache.clear_memo()
-    yield module_cache
-    cache.clear_memo()
+from conftest import C_MODE, needs_c
 
 
 def _build(kind: str = "mlp", mode=C_MODE):
@@ -130,8 +107,8 @@ def _lowering_patched_into_driver(monkeypatch) -> list:
 
 @needs_c
 @pytest.mark.parametrize("kind", ["mlp", "index"])
-def test_new_process_rebuilds_the_program_from_the_cache_with_identical_results(tmp_cache, kind):
-    first, second = _child(tmp_cache, kind), _child(tmp_cache, kind)
+def test_new_process_rebuilds_the_program_from_the_cache_with_identical_results(kernels_only_cache, kind):
+    first, second = _child(kernels_only_cache, kind), _child(kernels_only_cache, kind)
     assert (first["hit"], first["lowered"]) == (False, 1)
     assert (second["hit"], second["lowered"]) == (True, 0)  # nothing lowered again
     if kind == "mlp":  # its kernels all have shape plans: nothing is rendered either
@@ -144,7 +121,7 @@ def test_new_process_rebuilds_the_program_from_the_cache_with_identical_results(
 
 
 @needs_c
-def test_entry_gets_the_program_after_the_first_build(tmp_cache, monkeypatch):
+def test_entry_gets_the_program_after_the_first_build(kernels_only_cache, monkeypatch):
     calls = _lowering_patched_into_driver(monkeypatch)
     _, cold = _run("mlp")
     (entry,) = [e for e in cache.cache_list() if e["kind"] == "functions"]
@@ -158,7 +135,8 @@ def test_entry_gets_the_program_after_the_first_build(tmp_cache, monkeypatch):
 
 
 @needs_c
-def test_in_process_second_function_of_the_same_graph_uses_the_stored_program(tmp_cache, monkeypatch):
+def test_in_process_second_function_of_the_same_graph_uses_the_stored_program(kernels_only_cache,
+                                                                              monkeypatch):
     calls = _lowering_patched_into_driver(monkeypatch)
     _run("index")
     f, values = _run("index")  # the memoised payload now holds the program
@@ -190,7 +168,7 @@ def _rewrite_entry(edit) -> None:
 @needs_c
 @pytest.mark.parametrize("damage", ["version", "step_to_wrong_node", "sources_without_kernels",
                                     "garbage_state"])
-def test_damaged_program_state_is_lowered_again(tmp_cache, monkeypatch, damage):
+def test_damaged_program_state_is_lowered_again(kernels_only_cache, monkeypatch, damage):
     _run("mlp")
 
     def edit(state):
@@ -218,7 +196,7 @@ def test_damaged_program_state_is_lowered_again(tmp_cache, monkeypatch, damage):
 
 
 @needs_c
-def test_pruned_kernel_library_is_compiled_again_from_the_stored_sources(tmp_cache, monkeypatch):
+def test_pruned_kernel_library_is_compiled_again_from_the_stored_sources(kernels_only_cache, monkeypatch):
     _run("mlp")
     for e in cache.cache_list():
         if e["kind"] == "kernels":
@@ -233,7 +211,7 @@ def test_pruned_kernel_library_is_compiled_again_from_the_stored_sources(tmp_cac
 
 
 @needs_c
-def test_lowering_flags_are_in_the_key(tmp_cache):
+def test_lowering_flags_are_in_the_key(kernels_only_cache):
     _run("mlp")
     with config.change_flags(omp_threshold=config.omp_threshold + 1):
         f, values = _run("mlp")
