@@ -42,6 +42,8 @@ CASES: dict[str, tuple[Builder, Builder, str]] = {
     "int8_div_half": (lambda x, y, b, w: b / y, lambda x, y, b, w: b / y, "float32"),
     "switch": (lambda x, y, b, w: T.switch(T.gt(x, 0), x * y, y),
                lambda x, y, b, w: np.where(x > 0, x * y, y), "float32"),
+    "sum_exp": (lambda x, y, b, w: T.sum(T.exp(x[::5]) * y[::5]),  # a fused reduction
+                lambda x, y, b, w: np.sum(np.exp(x[::5]) * y[::5]), "float32"),
     "chain": (lambda x, y, b, w: T.exp(x) * y + T.tanh(y * 3) - 1,
               lambda x, y, b, w: np.exp(x) * y + np.tanh(y * np.float32(3)) - 1, "float32"),
 }
