@@ -247,3 +247,92 @@ def test_reductions_keeping_the_last_axis(run, rng):
         for g, w in zip(f(a, col, ints), want):
             assert np.shape(g) == np.shape(w)
             _check(g, w, "float64")
+
+
+LAYOUTS = {  # a (rows, cols) view of the same values in memory layouts the kernels see
+    "c": lambda m: m,
+    "transposed": lambda m: np.ascontiguousarray(m.T).T,
+    "every-other-column": lambda m: np.repeat(m, 2, axis=1)[:, ::2],
+    "reversed-rows": lambda m: m[::-1].copy()[::-1],
+    "negative-column-stride": lambda m: m[:, ::-1].copy()[:, ::-1],
+}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_strided_operands_in_every_path(run, dtype, layout, rng):
+    """Operands whose reduced (or kept last) dimension is not unit-stride are copied into
+    the kernel's buffer block by block: per-row and per-column sums, max, argmax/argmin
+    and a fused product with a row broadcast along the rows and a column broadcast along
+    the run, at block (1024) and tile (512) edges, against numpy."""
+    x = T.matrix("x", dtype=dtype)
+    r, c = T.row("r", dtype=dtype), T.col("c", dtype=dtype)
+    outs = [T.sum(x, axis=1), T.sum(x, axis=0), T.max(x, axis=1), T.min(x, axis=0),
+            T.argmax(x, axis=1), T.argmin(x, axis=0), T.sum(x * r * c, axis=1),
+            T.sum(x * r * c, axis=0), T.mean(x), T.max(x)]
+    f = tensorc.function([x, r, c], outs, mode=run[0])
+    for shape in [(3, 2049), (1100, 5), (2, 1), (7, 1030)]:
+        m = rng.standard_normal(shape).astype(dtype)
+        m[-1, shape[1] // 2] = np.nan if shape[1] > 1 else m[-1, 0]
+        rv = rng.standard_normal((1, shape[1])).astype(dtype)
+        cv = rng.standard_normal((shape[0], 1)).astype(dtype)
+        view = LAYOUTS[layout](m)
+        np.testing.assert_array_equal(view, m)
+        w64, p64 = m.astype(np.float64), (m.astype(np.float64) * rv) * cv
+        want = [w64.sum(axis=1), w64.sum(axis=0), m.max(axis=1), m.min(axis=0),
+                m.argmax(axis=1), m.argmin(axis=0), p64.sum(axis=1), p64.sum(axis=0),
+                w64.mean(), m.max()]
+        for g, w in zip(f(view, LAYOUTS[layout](rv), LAYOUTS[layout](cv)), want):
+            assert np.shape(g) == np.shape(w)
+            _check(g, w, dtype, loose=True)
+
+
+def test_wide_operands_take_shorter_blocks_and_tiles(run, rng):
+    """Four complex128 operands (16 bytes each) do not fit the copy buffer at 1024
+    elements per block or 512 per tile: blocks of 256 and tiles of 256, transposed
+    operands copied 16 bytes at a time."""
+    vs = [T.zmatrix(n) for n in "abcd"]
+    prod = vs[0] * vs[1] * vs[2] * vs[3]
+    f = tensorc.function(vs, [T.sum(prod, axis=1), T.sum(prod, axis=0), T.sum(prod)],
+                         mode=run[0])
+    for shape in [(3, 1300), (600, 4)]:
+        arrs = [(rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) for _ in vs]
+        views = [arrs[0], arrs[1].T.copy().T, arrs[2], arrs[3][:, ::-1].copy()[:, ::-1]]
+        p = arrs[0] * arrs[1] * arrs[2] * arrs[3]
+        for g, w in zip(f(*views), [p.sum(axis=1), p.sum(axis=0), p.sum()]):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12 * np.abs(p).sum())
+
+
+def test_boolean_extrema(run, rng):
+    """max/min of booleans (a scalar extremum loop; the column tile starts at False for
+    max, True for min), per row, per column and over everything."""
+    b = T.bmatrix("b")
+    flag = T.neq(b, 0)
+    outs = [T.max(flag, axis=1), T.min(flag, axis=0), T.max(flag), T.min(flag, axis=1)]
+    f = tensorc.function([b], outs, mode=run[0])
+    for shape in [(5, 1030), (40, 3)]:
+        m = (rng.random(shape) < 0.3).astype("int8")
+        m[0] = 0
+        fl = m != 0
+        want = [fl.max(axis=1), fl.min(axis=0), fl.max(), fl.min(axis=1)]
+        for g, w in zip(f(m.T.copy().T), want):
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("build,loops", [
+    (lambda x, y: T.sum(T.exp(x) * y, axis=1), 2),   # block lanes + their tail
+    (lambda x, y: T.sum(T.exp(x) * y), 2),
+    (lambda x, y: T.sum(T.exp(x) * y, axis=0), 1),   # the column row function
+    (lambda x, y: T.max(T.exp(x) * y, axis=1), 2),   # first value + SIMD select
+])
+def test_one_specialised_loop_per_kernel(build, loops):
+    """Compile time: the fused body is written into one block (or row) function only,
+    whatever paths (flat parts, per output, strided copies) the kernel has."""
+    from tensorc.backend.c.render.reduce import render_reduce_node
+    x, y = T.fmatrix("x"), T.fmatrix("y")
+    f = tensorc.function([x, y], build(x, y), mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
+    nodes = [n for n in f.maker.fgraph.toposort() if render_reduce_node(n, "k0", 32768)]
+    assert len(nodes) == 1
+    src = render_reduce_node(nodes[0], "k0", 32768)[0]
+    assert src.count("tc_exp_float32(") == loops, src

@@ -1,0 +1,132 @@
+"""The column path of reduction kernels: reductions that keep the last dimension
+(``sum(x, axis=0)``, the bias gradient of a dense layer).
+
+A tile of at most ``COL_TILE`` outputs accumulates one input row segment at a time
+(SIMD over the row, as numpy does for ``sum(x, axis=0)``) instead of walking each
+output's column with a row-sized stride.  The one specialised function of such a
+kernel is ``name_col(n, p, m, s, ix, q)``: row ``q``'s segment of ``n`` unit-stride
+values folded into the tile's accumulators.  Operands with another last stride
+(transposed, sliced) are copied into a stack buffer first (``tc_red_ptrs``), so every
+layout runs the same function.  Float sums add ``COL_BLOCK`` rows into block sums
+before the totals (error ~(128 + rows/128) ulp; numpy's row-by-row sum has rows ulp);
+max/min keep a NaN flag per output; arg* keep the first index.
+
+>>> from tensorc.ops.fused import Body
+>>> body = Body(1, ("float64",), (), (), (("in", 0),))
+>>> src = col_function("k0", body, "add", "float64", [False])
+>>> "static TC_RED_NOINLINE void k0_col(" in src
+True
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from tensorc.backend.c.render.common import convert, ctype, par_for
+from tensorc.backend.c.render.reduce_block import extremum_start, is_pairwise, value_lines
+from tensorc.ops.fused import Body
+
+#: Output elements per tile at most (the tile's accumulators stay in L1).
+COL_TILE = 512
+#: Rows summed into a tile's block sums before they join its totals.
+COL_BLOCK = 128
+#: Bytes of the stack buffer for the strided operands of one row segment.
+COL_BUF_BYTES = 16384
+
+
+def col_function(name: str, body: Body, kind: str, acc: str, scalar: Sequence[bool]) -> str:
+    """C source of ``name_col``; ``scalar[k]``: operand k is broadcast along the row."""
+    t = ctype(acc)
+    elem = body.out_dtype(body.outputs[0])
+    cv = convert("v_", elem, acc)
+    arg = kind.startswith("arg")
+    ext = kind in ("maximum", "minimum", "argmax", "argmin")
+    cmp = ">" if kind in ("maximum", "argmax") else "<"
+    if is_pairwise(kind, acc):
+        step = ["s[j] += w_;"]
+    elif arg:
+        step = [f"const int take_ = (m[j] == m[j]) & ((w_ {cmp} m[j]) | (w_ != w_));",
+                "m[j] = take_ ? w_ : m[j];", "ix[j] = take_ ? q : ix[j];"]
+    elif ext:  # a plain select (SIMD max/min) and a NaN flag per output
+        step = [f"m[j] = w_ {cmp} m[j] ? w_ : m[j];", "ix[j] |= w_ != w_;"]
+    else:
+        step = [{"add": "m[j] += w_;", "mul": "m[j] *= w_;", "and": "m[j] = m[j] && w_;",
+                 "or": "m[j] = m[j] || w_;"}[kind]]
+    lines = [f"static TC_RED_NOINLINE void {name}_col(tc_intp n, const char *const *p, {t} *restrict m, "
+             f"{t} *restrict s, tc_intp *restrict ix, tc_intp q) {{",
+             "    (void)s; (void)ix; (void)q;"]
+    lines += [f"    const {ctype(d)} {'h' if scalar[k] else '*restrict u'}{k} = "
+              f"{'*' if scalar[k] else ''}(const {ctype(d)} *)p[{k}];"
+              for k, d in enumerate(body.in_dtypes)]
+    loads = [f"h{k}" if scalar[k] else f"u{k}[{{i}}]" for k in range(body.n_in)]
+    lines += ["    _Pragma(\"omp simd\")", "    for (tc_intp j = 0; j < n; j++) {"]
+    lines += value_lines(body, loads, "        ", "j") + [f"        const {t} w_ = {cv};"]
+    lines += ["        " + x for x in step] + ["    }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def tile_width(in_dtypes: Sequence[str], scalar: Sequence[bool]) -> int:
+    """Outputs per tile at most: ``COL_TILE``, fewer (a multiple of 8) when the copies of
+    one row segment (a slot of the widest item size per operand) would not fit
+    ``COL_BUF_BYTES``.
+
+    >>> tile_width(["float64"], [False]), tile_width(["complex128"] * 4, [False] * 4)
+    (512, 256)
+    """
+    per = len(in_dtypes) * max(np.dtype(d).itemsize for d in in_dtypes) if not all(scalar) else 0
+    w = COL_TILE
+    while w > 8 and w * per > COL_BUF_BYTES:
+        w //= 2
+    return w
+
+
+def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: tuple,
+                   ostride: dict, cost: int, threshold: int) -> tuple[str, list[str]]:
+    """(``name_col``'s source, the kernel lines of the column path: tiles of outputs on
+    the pool above ``threshold``, rows of each tile through ``name_col``)."""
+    nin, nd, red, kept, bc, in_t = shape
+    last, t = nd - 1, ctype(acc)
+    scalar = [bool(bc[k][last]) for k in range(nin)]
+    tw = tile_width(body.in_dtypes, scalar)
+    slot = tw * max(np.dtype(d).itemsize for d in body.in_dtypes)
+    arg, ext = kind.startswith("arg"), kind in ("maximum", "minimum", "argmax", "argmin")
+    pairwise = is_pairwise(kind, acc)
+    start = extremum_start(kind, acc) if ext else \
+        {"add": f"(({t})0)", "mul": f"(({t})1)", "and": "1", "or": "0"}[kind]
+    finish = convert("ai" if arg else "a", "int64" if arg else acc, out)
+    nan_out = "ix_[j] ? NAN : m_[j]" if ext and not arg and acc.startswith("float") else "m_[j]"
+    body_l = [f"const tc_intp o_ = t0_ / ntile_, j0 = (t0_ % ntile_) * tw_, "
+              f"n_ = TC_MIN(j0 + tw_, F[{last}]) - j0;",
+              f"const char *b[{nin}], *c[{nin}], *p_[{nin}]; char *ob = args[{nin}].data; tc_intp r_ = o_;"]
+    body_l += [f"b[{k}] = args[{k}].data;" for k in range(nin)]
+    for d in reversed(kept[:-1]):
+        body_l.append(f"{{ const tc_intp i_ = r_ % F[{d}]; r_ /= F[{d}];"
+                      + "".join(f" b[{k}] += i_ * S[{k}][{d}];" for k in range(nin))
+                      + f" ob += i_ * {ostride[d]}; }}")
+    body_l += [f"{t} m_[{tw}], s_[{tw}]; tc_intp ix_[{tw}];",
+               f"for (tc_intp j = 0; j < n_; j++) {{ m_[j] = {start}; s_[j] = 0; ix_[j] = 0; }}",
+               "for (tc_intp q_ = 0; q_ < nred; q_++) {", "    tc_intp t_ = q_;"]
+    body_l += [f"    c[{k}] = b[{k}];" for k in range(nin)]
+    for d in reversed(red):
+        body_l.append(f"    {{ const tc_intp i_ = t_ % F[{d}]; t_ /= F[{d}];"
+                      + "".join(f" c[{k}] += i_ * S[{k}][{d}];" for k in range(nin)) + " }")
+    body_l += [f"    tc_red_ptrs({nin}, c, st_, isz_, sc_, j0, n_, buf_, {slot}, p_);",
+               f"    {name}_col(n_, p_, m_, s_, ix_, q_);"]
+    if pairwise:
+        body_l += [f"    if (q_ % {COL_BLOCK} == {COL_BLOCK - 1} || q_ == nred - 1)",
+                   "        for (tc_intp j = 0; j < n_; j++) { m_[j] += s_[j]; s_[j] = 0; }"]
+    body_l += ["}", "for (tc_intp j = 0; j < n_; j++) {",
+               f"    const {t} a = {nan_out}; const tc_intp ai = ix_[j]; (void)ai;",
+               f"    *({ctype(out)} *)(ob + (j0 + j) * {ostride[last]}) = {finish};", "}"]
+    head, tail = par_for(name, "t0_", "nouter_ * ntile_", f"nkeep * nred * {cost}", threshold)
+    lines = [f"    static const int sc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};",
+             f"    const tc_intp st_[{nin}] = {{{', '.join(f'S[{k}][{last}]' for k in range(nin))}}};",
+             f"    _Alignas(64) char buf_[{slot * nin}];",
+             # tiles of at most tw outputs, at least two (multiples of 8) from 16 on
+             f"    const tc_intp tw_ = TC_MIN({tw}, F[{last}] < 16 ? F[{last}] : "
+             f"((F[{last}] + 1) / 2 + 7) / 8 * 8);",
+             f"    const tc_intp ntile_ = (F[{last}] + tw_ - 1) / tw_, nouter_ = nkeep / F[{last}];"]
+    lines += ["    " + x for x in head] + ["            " + x for x in body_l]
+    lines += ["    " + x for x in tail] + ["    return 0;"]
+    return col_function(name, body, kind, acc, scalar), lines
