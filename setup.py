@@ -83,6 +83,8 @@ class OptionalBuildExt(build_ext):
                 if ext.name == EXT_NAME:
                     ext.sources = [c_file]
                     ext.include_dirs, ext.define_macros = ext_build_options()
+                    # what tensorc_ext.c #includes: a change to any rebuilds the extension
+                    ext.depends = sorted(glob.glob(os.path.join(CSRC, "*.[ch]")))
             super().run()
         except Exception as exc:  # noqa: BLE001 - optional extension
             self._warn(exc)

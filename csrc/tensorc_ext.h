@@ -86,19 +86,15 @@ int tc_run_program(const tc_program *prog, int32_t *failed_step);
  * arrays per alloc); binds, allocates, then runs the program's steps. */
 int tc_run_segment(tc_program *prog, const tc_segment *seg, uintptr_t storage, uintptr_t cache,
                    int32_t *failed_step);
-/* The segment's lock and the C call path of one-segment functions (tensorc_caller.c):
- * tc_make_caller appends a builtin callable to the list `holder` (all uintptr_t are id()). */
+/* A function's lock and its C call path (tensorc_caller.c): tc_make_caller appends a
+ * builtin callable to the list `holder`, built from the tuple `spec` (both id()). */
 void *tc_lock_new(void);
 void tc_lock_free(void *lock);
 void tc_lock_acquire(void *lock);
 void tc_lock_release(void *lock);
 int tc_run_segment_locked(void *lock, tc_program *prog, const tc_segment *seg,
                           uintptr_t storage, uintptr_t cache, int32_t *failed_step);
-int tc_make_caller(uintptr_t holder, tc_program *prog, const tc_segment *seg, void *lock,
-                   uintptr_t template_, uintptr_t cache, uintptr_t keep, uintptr_t fallback,
-                   int32_t *failed, int32_t n_in, const int32_t *in_type,
-                   const int32_t *in_ndim, int32_t n_out, const int32_t *out_slot,
-                   int32_t unpack);
+int tc_make_caller(uintptr_t holder, uintptr_t spec);
 /* seq is the address of a Python list or tuple of buffer-exporting objects
  * (numpy arrays), e.g. id(lst); the caller keeps it alive during the call. */
 int tc_bind(tc_program *prog, uintptr_t seq, int32_t first_slot, int32_t n,

@@ -30,6 +30,30 @@ static int tc_same_shape(PyObject *obj, int ndim, const npy_intp *dims) {
     return 1;
 }
 
+/* A new reference to an array of shape dims from the two recycled arrays at
+ * cache[first], cache[first + 1]: one nobody else holds any more (reference count 1)
+ * with that shape, else a new one (then cached, replacing the second).  NULL when out of
+ * memory (no Python error left set).  The cache's arrays all have type_num. */
+static PyObject *tc_recycled(PyObject *cache, Py_ssize_t first, int ndim, const npy_intp *dims,
+                             int type_num) {
+    for (int c = 0; c < 2; c++) {
+        PyObject *b = PyList_GET_ITEM(cache, first + c);
+        if (b != Py_None && Py_REFCNT(b) == 1 && tc_same_shape(b, ndim, dims)) {
+            Py_INCREF(b);
+            return b;
+        }
+    }
+    PyObject *arr = PyArray_EMPTY(ndim, (npy_intp *)dims, type_num, 0);
+    if (arr == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    int c = PyList_GET_ITEM(cache, first) == Py_None ? 0 : 1;
+    Py_INCREF(arr);
+    PyList_SetItem(cache, first + c, arr); /* steals the new reference, drops the old */
+    return arr;
+}
+
 /* A new reference to the array for allocation `al`, or NULL (error code in *err). */
 static PyObject *tc_segment_output(tc_program *prog, const tc_segment *seg, const tc_alloc *al,
                                    PyObject *storage, PyObject *cache, int *err) {
@@ -51,22 +75,8 @@ static PyObject *tc_segment_output(tc_program *prog, const tc_segment *seg, cons
             return NULL;
         }
     }
-    for (int c = 0; c < 2; c++) {
-        PyObject *b = PyList_GET_ITEM(cache, al->cache + c);
-        if (b != Py_None && Py_REFCNT(b) == 1 && tc_same_shape(b, al->ndim, dims)) {
-            Py_INCREF(b);
-            return b;
-        }
-    }
-    PyObject *arr = PyArray_EMPTY(al->ndim, dims, al->type_num, 0);
-    if (arr == NULL) {
-        PyErr_Clear();
-        *err = TC_ERROR(TC_ERR_ALLOC, al->slot);
-        return NULL;
-    }
-    int c = PyList_GET_ITEM(cache, al->cache) == Py_None ? 0 : 1;
-    Py_INCREF(arr);
-    PyList_SetItem(cache, al->cache + c, arr); /* steals the new reference, drops the old */
+    PyObject *arr = tc_recycled(cache, al->cache, al->ndim, dims, al->type_num);
+    if (arr == NULL) *err = TC_ERROR(TC_ERR_ALLOC, al->slot);
     return arr;
 }
 

@@ -1,4 +1,4 @@
-"""The C call path of one-segment functions (``backend/c/caller.py``,
+"""The C call path of compiled functions (``backend/c/caller.py``,
 ``csrc/tensorc_caller.c``): which functions get it, results equal to numpy, returned arrays
 never overwritten, every argument it does not take handed to the Python path (which
 converts or raises with the input named), and concurrent calls serialised."""
@@ -47,14 +47,16 @@ def test_one_segment_functions_get_the_c_caller_and_match_numpy(rng):
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
 
 
-def test_functions_with_shared_variables_updates_or_copies_keep_the_python_path():
+def test_functions_with_copies_broadcast_checks_or_mutable_inputs_keep_the_python_path():
     x = T.dvector("x")
     s = tensorc.shared(np.ones(3), name="s")
-    assert tensorc.function([x], x + s, mode=C)._c_call is None
-    assert tensorc.function([x], x + 1, updates=[(s, s * 2)], mode=C)._c_call is None
+    assert tensorc.function([x], x + s, mode=C)._c_call is not None  # shared: C reads it
+    assert tensorc.function([x], x + 1, updates=[(s, s * 2)], mode=C)._c_call is not None
     assert tensorc.function([x], x, mode=C)._c_call is None  # output is the input: copied
     r = T.drow("r")  # a broadcastable dimension must be checked to be 1: Python path
     assert tensorc.function([r], r * 2, mode=C)._c_call is None
+    m = tensorc.In(x, mutable=True)  # a re-run after a failure would see a changed input
+    assert tensorc.function([m], T.exp(x), mode=C)._c_call is None
 
 
 def test_returned_arrays_are_never_overwritten(rng):

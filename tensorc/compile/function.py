@@ -103,11 +103,15 @@ class Function:
         self._fast_ndims = tuple(f[1] if f else -1 for f in self._fast)
         plain = not (self._containers or self._update_containers or self._any_copy)
         self._lean = self._lean_call() if plain and self._unpack else None
-        self._c_call = None  # the whole call in C (one-segment programs on the C backend)
-        if plain and getattr(self._runner, "c_parts", None) is not None:
+        self._c_call = None  # the whole call in C (programs the C caller can run)
+        if not self._any_copy and not any(self._mutable) and \
+                getattr(self._runner, "c_plan", None) is not None:
             from tensorc.backend.c.caller import c_caller
+            shared = [(s.container, getattr(s.type, "numpy_dtype", None), getattr(s.type, "ndim", 0))
+                      for s in maker.shared_vars]
             self._c_call = c_caller(self._runner, self._fast_dtypes, self._fast_ndims,
-                                    self._unpack, _SLOW)
+                                    self._unpack, _SLOW, n_out=n_out, shared=shared,
+                                    updates=self._update_containers)
 
     def _lean_call(self) -> Any:
         """``args -> output`` for the commonest function (one output, no shared variables, no

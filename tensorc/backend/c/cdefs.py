@@ -46,7 +46,7 @@ void tc_lock_free(void *lock);
 void tc_lock_acquire(void *lock);
 void tc_lock_release(void *lock);
 int tc_run_segment_locked(void *lock, tc_program *prog, const tc_segment *seg, uintptr_t storage, uintptr_t cache, int32_t *failed_step);
-int tc_make_caller(uintptr_t holder, tc_program *prog, const tc_segment *seg, void *lock, uintptr_t template_, uintptr_t cache, uintptr_t keep, uintptr_t fallback, int32_t *failed, int32_t n_in, const int32_t *in_type, const int32_t *in_ndim, int32_t n_out, const int32_t *out_slot, int32_t unpack);
+int tc_make_caller(uintptr_t holder, uintptr_t spec);
 int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *specs, int32_t *failed_step);
 void *tc_dlopen(const char *path);
 void *tc_dlsym(void *handle, const char *name);

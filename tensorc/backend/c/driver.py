@@ -35,7 +35,8 @@ from tensorc.graph.basic import Apply, Constant
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.backend.c.fastpaths import (BUFFERS_PER_SLOT, Runner, calls_blas, dimshuffle_views,
                                          matmul_steps, serial_runner, single_kernel_runner)
-from tensorc.backend.c.caller import segment_runner
+from tensorc.backend.c.caller import (CPlan, locked_runner, matmul_step, segment_runner, segment_step,
+                                       view_step)
 from tensorc.backend.c.segment import Segment, group_steps, segments_fill_views
 from tensorc.lower.program import NumpyStep, Program, lower
 
@@ -276,10 +277,34 @@ def make_runner(prog: Program, lib: Any, profile: dict | None = None) -> Runner:
                     k = item.steps[0].index if is_kernel else item.index
                     profile[k] = profile.get(k, 0.0) + time.perf_counter() - t0
         return [storage[s] for s in out_slots]
-    if lib is not None and calls_blas(prog):
+    blas = lib is not None and calls_blas(prog)
+    if blas:
         from tensorc.backend.c.loader import ext_module
-        return serial_runner(run, ext_module())
-    return run
+        run = serial_runner(run, ext_module())
+    steps = None if profile is not None or has_numpy else c_steps(plan, views, matmuls)
+    if steps is None:
+        return run
+    return locked_runner(run, CPlan(None, template, steps, out_slots, blas, plan))
+
+
+def c_steps(plan: Sequence[tuple[bool, Any]], views: dict, matmuls: dict) -> list[tuple] | None:
+    """The C caller's step descriptions of ``plan`` (segments on the C segment runner,
+    matrix products, dimshuffle views), or None when a step is none of these."""
+    steps = []
+    for is_kernel, item in plan:
+        if is_kernel:
+            if item.c_run is None:
+                return None
+            steps.append(segment_step(item))
+        elif item.index in matmuls:
+            steps.append(matmul_step(item.inputs[0], item.inputs[1], item.outputs[0],
+                                     matmuls[item.index]))
+        elif item.index in views:
+            nd, axes, index = views[item.index]
+            steps.append(view_step(item.inputs[0], item.outputs[0], nd, axes, index))
+        else:
+            return None
+    return steps
 
 
 class _NullContext:
