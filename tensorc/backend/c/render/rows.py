@@ -10,6 +10,13 @@ block (block sums in double) was measured slower here: the ``expf`` call dominat
 the widening costs nothing next to it (1000-element row, one thread, min of 200:
 max + double sum 0.67 us, max + float blocks of 128 0.85 us, of 256 0.89 us).
 
+The passes are compiled once, in a unit-stride row function (``NAME_row``, kept out
+of line).  A row with any other stride is gathered into a heap buffer, run through
+the same function and scattered back: the vectorised passes with their ``expf``
+calls are most of gcc's time, and a second (strided, gather) copy of them doubled
+it.  The buffer is allocated once per range of rows; when that fails the kernel
+returns ``TC_ERR_ALLOC`` (also from a chunk on the pool, through a shared flag).
+
 >>> import tensorc.tensor as T
 >>> from tensorc.ops.nnet import LogSumExp, Softmax
 >>> x = T.dmatrix('x')
@@ -23,10 +30,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from tensorc.backend.c.render.common import ctype, libm_suffix, par_for, parallel_kernel
+from tensorc.backend.c.render.common import ctype, libm_suffix
 from tensorc.graph.basic import Apply
-
-At = Callable[..., str]
 
 
 def render_rows_node(node: Apply, name: str, threshold: int) -> Any:
@@ -67,53 +72,27 @@ def _leading_dims(nd: int) -> Callable[[Sequence[tuple]], list[tuple]]:
     return shape_fn
 
 
-def _row_pointers(nin: int, nd: int) -> list[str]:
-    lines = ["tc_intp r_ = row;"] + [f"char *b{k} = args[{k}].data;" for k in range(nin + 1)]
-    for d in range(nd - 2, -1, -1):
-        lines.append(f"{{ const tc_intp i_ = r_ % args[0].shape[{d}]; r_ /= args[0].shape[{d}];")
-        lines += [f"  b{k} += i_ * args[{k}].strides[{d}];" for k in range(nin + 1)]
-        lines.append("}")
-    return lines
-
-
-def _kernel(name: str, checks: list[str], per_row: list[str], work: str, threshold: int) -> str:
-    """A kernel running ``per_row`` for each row (``row``, ``m``, ``unit`` set) on the pool."""
-    head, tail = par_for(name, "row", "rows", work, threshold)
-    L = [f"int {name}(const tc_arg *args) {{"] + checks
-    L += ["    " + x for x in head] + ["        " + x for x in per_row] + ["    " + x for x in tail]
-    L += ["    return 0;", "}"]
-    return parallel_kernel(name, "\n".join(L) + "\n")
-
-
-def _unit_or_strided(t: str, ks: range, body: Callable[[At], list[str]]) -> list[str]:
-    """``body`` for contiguous rows (typed pointers ``w{k}``) and for strided rows."""
-    strided = lambda k, i="i": f"(*({t} *)(b{k} + {i} * s{k}))"  # noqa: E731
-    unit = lambda k, i="i": f"w{k}[{i}]"  # noqa: E731
-    # typed pointers in locals: element loads through a cast of b{k} vectorised as gathers
-    lines = ["if (unit) {"] + [f"    {t} *w{k} = ({t} *)b{k};" for k in ks]
-    lines += ["    " + x for x in body(unit)]
-    return lines + ["} else {"] + ["    " + x for x in body(strided)] + ["}"]
-
-
 def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: int) -> str:
-    """C source of the row kernel ``name`` (args: inputs then the output, same shape)."""
+    """C source of the row kernel ``name`` (args: inputs then the output, same shape).
+
+    >>> src = render_rows('k0', 'softmax', 'float32', 2, 1, 32768)
+    >>> src.count('expf('), 'static void k0_row(' in src
+    (1, True)
+    """
     t, f = ctype(dtype), libm_suffix(dtype)
     checks = [f"    for (int k = 0; k < {nin + 1}; k++) {{",
               f"        if (args[k].ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, k);",
               f"        for (int d = 0; d < {nd}; d++)",
               "            if (args[k].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, k);",
-              "    }",
-              f"    const tc_intp m = args[0].shape[{nd - 1}];",
-              "    tc_intp rows = 1;",
-              f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
-              "    if (rows == 0 || m == 0) return 0;",
-              "    int unit = 1;",
-              f"    for (int k = 0; k < {nin + 1}; k++) if (args[k].strides[{nd - 1}] != sizeof({t})) unit = 0;"]
-    per_row = _row_pointers(nin, nd)
-    per_row += [f"const tc_intp s{k} = args[{k}].strides[{nd - 1}];" for k in range(nin + 1)]
-    per_row += _unit_or_strided(t, range(nin + 1), lambda at: _row_body(kind, t, f, nin, at))
+              "    }"]
+    params = ", ".join([f"const {t} *x{k}" for k in range(nin)] + [f"{t} *y", "tc_intp m"])
+    row_fn = _row_function(f"static void {name}_row({params})", _row_body(kind, t, f))
+    ins = ", ".join(f"unit ? (const {t} *)b{k} : buf + {k} * m" for k in range(nin))
+    call = [f"{name}_row({ins}, unit ? ({t} *)b{nin} : buf, m);",  # y overwrites x0's copy
+            f"if (!unit) {name}_copy(b{nin}, s{nin}, (const char *)buf, sizeof({t}), m);"]
+    rows_fn = _rows_function(name, t, nd, nin + 1, nin + 1, call)
     cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
-    return _kernel(name, checks, per_row, f"rows * m * {cost}", threshold)
+    return row_fn + rows_fn + _entry(name, checks, nd, f"rows * m * {cost}", threshold)
 
 
 def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
@@ -128,56 +107,130 @@ def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
     checks = [f"    if (args[0].ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, 0);",
               f"    if (args[1].ndim != {nd - 1}) return TC_ERROR(TC_ERR_NDIM, 1);",
               f"    for (int d = 0; d < {nd - 1}; d++)",
-              "        if (args[1].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, 1);",
-              f"    const tc_intp m = args[0].shape[{nd - 1}];",
-              "    tc_intp rows = 1;",
-              f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
-              "    if (rows == 0) return 0;",
-              f"    const int unit = args[0].strides[{nd - 1}] == sizeof({t});"]
-    per_row = _row_pointers(1, nd) + [f"const tc_intp s0 = args[0].strides[{nd - 1}];", f"{t} res;"]
-
-    def body(at: At) -> list[str]:
-        return _row_max(t, at) + [
-            "if (nan_ || mx == INFINITY || mx == -INFINITY) {",
-            "    res = mx;  /* NaN; +inf; all -inf or empty: -inf */",
-            "} else {"] + ["    " + x for x in _sum_exp(t, f, at, None)] + [
-            "    double r_ = (double)mx + log(acc);",
-            "    if (fabs(r_) < 1.0) {  /* rounding 1 + tiny terms would cost relative digits */"] + [
-            "        " + x for x in _sum_exp_off_max(t, f, at)] + [
-            "        r_ = (double)mx + log1p(rest + (ones - 1.0));",
-            "    }",
-            f"    res = ({t})r_;",
-            "}"]
-    per_row += _unit_or_strided(t, range(1), body) + [f"*({t} *)b1 = res;"]
-    return _kernel(name, checks, per_row, "rows * (m + 1) * 10", threshold)
+              "        if (args[1].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, 1);"]
+    body = _row_max(t) + [
+        "if (nan_ || mx == INFINITY || mx == -INFINITY) return mx;  /* NaN; +inf; all -inf or empty */"
+    ] + _sum_exp(t, f, None) + [
+        "double r_ = (double)mx + log(acc);",
+        "if (fabs(r_) < 1.0) {  /* rounding 1 + tiny terms would cost relative digits */"] + [
+        "    " + x for x in _sum_exp_off_max(t, f)] + [
+        "    r_ = (double)mx + log1p(rest + (ones - 1.0));",
+        "}",
+        f"return ({t})r_;"]
+    row_fn = _row_function(f"static {t} {name}_row(const {t} *x0, tc_intp m)", body)
+    call = [f"*({t} *)b1 = {name}_row(unit ? (const {t} *)b0 : buf, m);"]
+    rows_fn = _rows_function(name, t, nd, 2, 1, call)
+    return row_fn + rows_fn + _entry(name, checks, nd, "rows * (m + 1) * 10", threshold)
 
 
-def _row_max(t: str, at: At) -> list[str]:
+#: Out of line, and (gcc) not cloned for constant arguments either: every copy of a
+#: function is compiled (and its loops vectorised) again.
+_NOIPA = """#ifndef TC_ROW_NOIPA
+#if defined(__clang__)
+#define TC_ROW_NOIPA __attribute__((noinline))
+#else
+#define TC_ROW_NOIPA __attribute__((noipa))
+#endif
+#endif
+#include <stdlib.h> /* malloc: buffers of strided rows */
+"""
+
+
+def _row_function(signature: str, body: list[str]) -> str:
+    """The unit-stride row function (one compiled copy: see ``_NOIPA``)."""
+    return "\n".join([_NOIPA + f"TC_ROW_NOIPA {signature} {{"] + ["    " + x for x in body]
+                     + ["}", ""])
+
+
+def _rows_function(name: str, t: str, nd: int, nargs: int, rowed: int, call: list[str]) -> str:
+    """``NAME_copy`` (``m`` elements between strided rows) and ``NAME_rows``, a
+    ``tc_chunk_fn`` running rows ``[lo, hi)`` of ``nargs`` operands (pointers ``b{k}``),
+    of which the first ``rowed`` have a last axis (the output of ``LogSumExp`` has
+    none).  Unless all those rows have unit stride (``unit``), ``buf`` holds a copy of
+    each input row (``nargs - 1`` rows, allocated once) before ``call`` runs.  An
+    allocation failure stores 1.0 in the context's scratch (several chunks may fail:
+    an atomic store)."""
+    nbuf = nargs - 1
+    L = [f"TC_ROW_NOIPA static void {name}_copy(char *d, tc_intp ds, const char *s, tc_intp ss, "
+         "tc_intp m) {",
+         f"    for (tc_intp i = 0; i < m; i++) *({t} *)(d + i * ds) = *(const {t} *)(s + i * ss);",
+         "}",
+         f"TC_ROW_NOIPA static void {name}_rows(void *ctx, tc_intp lo, tc_intp hi) {{",
+         "    const tc_chunk_ctx *c = (const tc_chunk_ctx *)ctx;",
+         "    const tc_arg *args = c->args;",
+         f"    const tc_intp m = args[0].shape[{nd - 1}];",
+         "    int unit = 1;"]
+    L += [f"    const tc_intp s{k} = args[{k}].strides[{nd - 1}];" for k in range(rowed)]
+    L += [f"    if (s{k} != sizeof({t})) unit = 0;" for k in range(rowed)]
+    L += [f"    {t} *buf = 0;",
+          "    if (!unit && m > 0) {",
+          f"        if (m <= PTRDIFF_MAX / (tc_intp)(sizeof({t}) * {nbuf}))",
+          f"            buf = ({t} *)malloc(sizeof({t}) * {nbuf} * (size_t)m);",
+          "        if (!buf) {",
+          "            const double one = 1.0;",
+          "            __atomic_store(c->scratch, &one, __ATOMIC_RELAXED);",
+          "            return;",
+          "        }",
+          "    }",
+          "    for (tc_intp row = lo; row < hi; row++) {",
+          "        tc_intp r_ = row;"]
+    L += [f"        char *b{k} = args[{k}].data;" for k in range(nargs)]
+    for d in range(nd - 2, -1, -1):
+        L.append(f"        {{ const tc_intp i_ = r_ % args[0].shape[{d}]; r_ /= args[0].shape[{d}];")
+        L += [f"          b{k} += i_ * args[{k}].strides[{d}];" for k in range(nargs)]
+        L.append("        }")
+    L.append("        if (!unit) {")
+    L += [f"            {name}_copy((char *)(buf + {k} * m), sizeof({t}), b{k}, s{k}, m);"
+          for k in range(nbuf)]
+    L += ["        }"] + ["        " + x for x in call]
+    L += ["    }", "    free(buf);", "}", ""]
+    return "\n".join(L)
+
+
+def _entry(name: str, checks: list[str], nd: int, work: str, threshold: int) -> str:
+    """The public kernel: validate shapes, then run ``NAME_rows`` over all rows, on
+    the pool above ``threshold`` units of ``work``."""
+    return "\n".join([f"int {name}(const tc_arg *args) {{"] + checks + [
+        f"    const tc_intp m = args[0].shape[{nd - 1}];",
+        "    tc_intp rows = 1;",
+        f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
+        "    if (rows == 0) return 0;",
+        "    double failed = 0.0, seen;",
+        "    tc_chunk_ctx ctx = {args, &failed};",
+        f"    if (rows < 2 || ({work}) < {threshold} || !tc_parallel_hook",
+        f"        || tc_parallel_hook({name}_rows, &ctx, rows, {work}) != 0)",
+        f"        {name}_rows(&ctx, 0, rows);",
+        "    __atomic_load(&failed, &seen, __ATOMIC_RELAXED);",
+        "    return seen != 0.0 ? TC_ERROR(TC_ERR_ALLOC, 0) : 0;",
+        "}", ""])
+
+
+def _row_max(t: str) -> list[str]:
     """SIMD max of the row into ``mx``; a NaN anywhere makes ``mx`` NaN (numpy's max)."""
     return [f"{t} mx = -INFINITY; int nan_ = 0;",
             "_Pragma(\"omp simd reduction(max:mx) reduction(|:nan_)\")",
             "for (tc_intp i = 0; i < m; i++) {",
-            f"    const {t} v = {at(0)};",
+            f"    const {t} v = x0[i];",
             "    mx = v > mx ? v : mx;",
             "    nan_ |= v != v;",
             "}",
             f"if (nan_) mx = ({t})NAN;"]
 
 
-def _sum_exp(t: str, f: str, at: At, store: str | None) -> list[str]:
-    """``double acc = sum(exp(x - mx))`` over the row, storing each exponential in
-    ``store`` when given.  Each float32 exponential is widened to double (two
+def _sum_exp(t: str, f: str, store: str | None) -> list[str]:
+    """``double acc = sum(exp(x0 - mx))`` over the row, storing each exponential in
+    ``store[i]`` when given.  Each float32 exponential is widened to double (two
     ``vcvtps2pd`` per 8-wide ``expf`` call: free next to the call, measured)."""
     cast = "(double)" if f else ""
     return ["double acc = 0.0;",
             "_Pragma(\"omp simd reduction(+:acc)\")",
             "for (tc_intp i = 0; i < m; i++) {",
-            f"    const {t} e = exp{f}({at(0)} - mx);"] + ([f"    {store} = e;"] if store else []) + [
+            f"    const {t} e = exp{f}(x0[i] - mx);"] + ([f"    {store}[i] = e;"] if store else []) + [
             f"    acc += {cast}e;",
             "}"]
 
 
-def _sum_exp_off_max(t: str, f: str, at: At) -> list[str]:
+def _sum_exp_off_max(t: str, f: str) -> list[str]:
     """``rest``: the sum of ``exp(x - mx)`` over the elements below the (finite) max, and
     ``ones``: how many equal it; ``log1p(rest + ones - 1)`` keeps the digits that
     ``log(1 + rest)`` loses when the other elements are tiny (``[0, -25]``).  The select
@@ -186,30 +239,30 @@ def _sum_exp_off_max(t: str, f: str, at: At) -> list[str]:
     return ["double rest = 0.0, ones = 0.0;",
             "_Pragma(\"omp simd reduction(+:rest, ones)\")",
             "for (tc_intp i = 0; i < m; i++) {",
-            f"    const {t} d = {at(0)} - mx;",
+            f"    const {t} d = x0[i] - mx;",
             f"    const {t} e = exp{f}(d);",
             f"    rest += d == 0 ? 0.0 : {cast}e;",
             "    ones += d == 0 ? 1.0 : 0.0;",
             "}"]
 
 
-def _row_body(kind: str, t: str, f: str, nin: int, at: At) -> list[str]:
-    """Statements for one row; ``at(k)`` is element i of operand k in this row."""
-    y = nin
+def _row_body(kind: str, t: str, f: str) -> list[str]:
+    """Statements of the unit-stride row function: inputs ``x0`` (``x1``), output ``y``
+    (which may be ``x0`` itself: every pass reads element i before writing it)."""
     if kind == "softmax_grad":  # inputs dy, sm: out = (dy - sum(dy * sm)) * sm
         return ["double acc = 0.0;",
                 "_Pragma(\"omp simd reduction(+:acc)\")",
-                f"for (tc_intp i = 0; i < m; i++) acc += (double){at(0)} * (double){at(1)};",
+                "for (tc_intp i = 0; i < m; i++) acc += (double)x0[i] * (double)x1[i];",
                 f"const {t} tot = ({t})acc;",
                 "_Pragma(\"omp simd\")",
-                f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - tot) * {at(1)};"]
-    lines = _row_max(t, at)
+                "for (tc_intp i = 0; i < m; i++) y[i] = (x0[i] - tot) * x1[i];"]
+    lines = _row_max(t)
     if kind == "softmax":
-        return lines + _sum_exp(t, f, at, at(y)) + [
+        return lines + _sum_exp(t, f, "y") + [
             f"const {t} inv = ({t})(1.0 / acc);",
             "_Pragma(\"omp simd\")",
-            f"for (tc_intp i = 0; i < m; i++) {at(y)} *= inv;"]
-    return lines + _sum_exp(t, f, at, None) + [
+            "for (tc_intp i = 0; i < m; i++) y[i] *= inv;"]
+    return lines + _sum_exp(t, f, None) + [
         f"const {t} lg = ({t})log(acc);",
         "_Pragma(\"omp simd\")",
-        f"for (tc_intp i = 0; i < m; i++) {at(y)} = ({at(0)} - mx) - lg;"]
+        "for (tc_intp i = 0; i < m; i++) y[i] = (x0[i] - mx) - lg;"]
