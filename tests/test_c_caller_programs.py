@@ -126,3 +126,43 @@ def test_threads_read_run_and_update_as_one_unit():
     for t in threads:
         t.join()
     np.testing.assert_array_equal(counter.get_value(), np.full(n, 400.0))
+
+
+def test_garbage_arguments_and_shared_values_never_crash_the_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import numpy as np, tensorc, tensorc.tensor as T
+        W = tensorc.shared(np.ones((4, 3)), name="W")
+        x = T.dmatrix("x")
+        f = tensorc.function([x], T.tanh(T.dot(x, W)).sum(), updates=[(W, W * 0.5)],
+                             mode=tensorc.Mode(backend="c"))
+        assert f._c_call is not None
+        bad_args = [None, object(), "abc", np.zeros(4), np.zeros((2, 5)), np.zeros((2, 4), dtype=object)]
+        bad_values = [None, "abc", np.zeros(3), np.zeros((4, 3), dtype=object), np.zeros((4, 3, 1)),
+                      np.zeros((5, 3)), np.ones((4, 3), dtype=np.float32)]
+        raised = 0
+        for b in bad_args:
+            try:
+                f(b)
+            except (TypeError, ValueError):
+                raised += 1
+        for v in bad_values:
+            W.container.value = v  # bypassing set_value's checks
+            try:
+                f(np.ones((2, 4)))
+            except (TypeError, ValueError, AttributeError):
+                raised += 1
+        W.set_value(np.ones((4, 3)))
+        print("raised", raised)
+        print(round(float(f(np.ones((2, 4)))), 6), float(W.get_value()[0, 0]))
+    """)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tensorc.__file__)))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    assert int(lines[0].split()[1]) >= 10, done.stdout
+    assert lines[1] == f"{round(float(6 * np.tanh(4.0)), 6)} 0.5"
