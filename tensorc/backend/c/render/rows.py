@@ -92,7 +92,7 @@ def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: 
             f"if (!unit) {name}_copy(b{nin}, s{nin}, (const char *)buf, sizeof({t}), m);"]
     rows_fn = _rows_function(name, t, nd, nin + 1, nin + 1, call)
     cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
-    return row_fn + rows_fn + _entry(name, checks, nd, f"rows * m * {cost}", threshold)
+    return row_fn + rows_fn + _entry(name, checks, nd, f"rows * m * {cost}", threshold, "rows == 0 || m == 0")
 
 
 def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
@@ -120,7 +120,7 @@ def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
     row_fn = _row_function(f"static {t} {name}_row(const {t} *x0, tc_intp m)", body)
     call = [f"*({t} *)b1 = {name}_row(unit ? (const {t} *)b0 : buf, m);"]
     rows_fn = _rows_function(name, t, nd, 2, 1, call)
-    return row_fn + rows_fn + _entry(name, checks, nd, "rows * (m + 1) * 10", threshold)
+    return row_fn + rows_fn + _entry(name, checks, nd, "rows * (m + 1) * 10", threshold, "rows == 0")
 
 
 #: Out of line, and (gcc) not cloned for constant arguments either: every copy of a
@@ -187,14 +187,14 @@ def _rows_function(name: str, t: str, nd: int, nargs: int, rowed: int, call: lis
     return "\n".join(L)
 
 
-def _entry(name: str, checks: list[str], nd: int, work: str, threshold: int) -> str:
-    """The public kernel: validate shapes, then run ``NAME_rows`` over all rows, on
-    the pool above ``threshold`` units of ``work``."""
+def _entry(name: str, checks: list[str], nd: int, work: str, threshold: int, nothing: str) -> str:
+    """The public kernel: validate shapes, return at once when ``nothing`` holds, else
+    run ``NAME_rows`` over all rows, on the pool above ``threshold`` units of ``work``."""
     return "\n".join([f"int {name}(const tc_arg *args) {{"] + checks + [
         f"    const tc_intp m = args[0].shape[{nd - 1}];",
         "    tc_intp rows = 1;",
         f"    for (int d = 0; d < {nd - 1}; d++) rows *= args[0].shape[d];",
-        "    if (rows == 0) return 0;",
+        f"    if ({nothing}) return 0;",
         "    double failed = 0.0, seen;",
         "    tc_chunk_ctx ctx = {args, &failed};",
         f"    if (rows < 2 || ({work}) < {threshold} || !tc_parallel_hook",
