@@ -290,8 +290,8 @@ def test_strided_operands_in_every_path(run, dtype, layout, rng):
 
 def test_wide_operands_take_shorter_blocks_and_tiles(run, rng):
     """Four complex128 operands (16 bytes each) do not fit the copy buffer at 1024
-    elements per block or 512 per tile: blocks of 256 and tiles of 256, transposed
-    operands copied 16 bytes at a time."""
+    elements per block: blocks of 256, strided operands copied 16 bytes at a time (and
+    per-output sums for a kernel keeping the last axis of transposed operands)."""
     vs = [T.zmatrix(n) for n in "abcd"]
     prod = vs[0] * vs[1] * vs[2] * vs[3]
     f = tensorc.function(vs, [T.sum(prod, axis=1), T.sum(prod, axis=0), T.sum(prod)],
@@ -323,12 +323,13 @@ def test_boolean_extrema(run, rng):
 @pytest.mark.parametrize("build,loops", [
     (lambda x, y: T.sum(T.exp(x) * y, axis=1), 2),   # block lanes + their tail
     (lambda x, y: T.sum(T.exp(x) * y), 2),
-    (lambda x, y: T.sum(T.exp(x) * y, axis=0), 1),   # the column row function
+    (lambda x, y: T.sum(T.exp(x) * y, axis=0), 3),   # + the column row function
     (lambda x, y: T.max(T.exp(x) * y, axis=1), 2),   # first value + SIMD select
 ])
 def test_one_specialised_loop_per_kernel(build, loops):
-    """Compile time: the fused body is written into one block (or row) function only,
-    whatever paths (flat parts, per output, strided copies) the kernel has."""
+    """Compile time: the fused body is written into one block function only (plus the
+    row function of the column path), whatever paths (flat parts, per output, strided
+    copies) the kernel has."""
     from tensorc.backend.c.render.reduce import render_reduce_node
     x, y = T.fmatrix("x"), T.fmatrix("y")
     f = tensorc.function([x, y], build(x, y), mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))

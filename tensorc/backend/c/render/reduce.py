@@ -12,14 +12,16 @@ time optimising the same SIMD block loop once per path and layout):
   Float sums add ``BLOCK`` elements in ``LANES`` independent lanes (float32 values in
   float32 lanes flushed into float64), block sums are combined pairwise (``tc_casc``),
   as accurate as numpy's pairwise summation.
-- A full reduction over contiguous inputs is cut into at most 256 parts of whole
+- A full reduction over contiguous inputs (C order; Fortran order too but for arg*,
+  whose index is C order) is cut into at most 256 parts of whole
   blocks, run on the thread pool; the parts' results are combined in order (arg*
   search the first part holding the extremum afterwards).
 - Otherwise each output element reduces its runs of the innermost reduced dimension
   block by block; operands with another stride along it are first copied into a small
   buffer (``tc_red_ptrs``), so they run the same SIMD block.
-- Reductions that keep the last dimension run the column path instead
-  (``render/reduce_cols.py``, its own specialised row function ``name_col``).
+- Reductions that keep the last dimension run the column path instead when the last
+  strides allow it (``render/reduce_cols.py``, a second specialised function
+  ``name_col`` over a row segment); transposed operands take the per-output path.
 - max/min/argmax of an empty axis return an error (numpy raises too).
 
 >>> import tensorc.tensor as T
@@ -38,7 +40,7 @@ import numpy as np
 
 from tensorc.backend.c.render.common import C_DTYPES, body_cost, convert, ctype, par_for, parallel_kernel
 from tensorc.backend.c.render.elemwise import body_supported
-from tensorc.backend.c.render.reduce_block import BLOCK, block_functions, combine, is_pairwise
+from tensorc.backend.c.render.reduce_block import BLOCK, block_functions, combine, identity, is_pairwise
 from tensorc.backend.c.render.reduce_cols import render_columns
 from tensorc.graph.basic import Apply
 from tensorc.ops.fused import Body
@@ -67,11 +69,21 @@ static inline double tc_casc_total(const tc_casc *c) {
     for (int l = 0; n; l++, n >>= 1) if (n & 1) t += c->s[l];
     return t;
 }
+/* 1 when a is Fortran-contiguous (size-1 dimensions may have any stride) */
+static inline int tc_fcontig(const tc_arg *a, tc_intp itemsize) {
+    tc_intp want = itemsize;
+    for (int d = 0; d < a->ndim; d++) {
+        if (a->shape[d] != 1 && a->strides[d] != want) return 0;
+        want *= a->shape[d];
+    }
+    return 1;
+}
 /* p[k] = operand k's elements [i0, i0 + n) of a run starting at c[k] with byte stride
    st[k], as a block function reads them: the run's first element when sc[k] (read
    once), in place when the stride is the item size, else copied into buf + k * slot.
-   Plain copies (O1): gcc's vectorised gathers cost 50-70 ms of compile time per unit */
-__attribute__((optimize("O1"))) static void tc_red_ptrs(int nin, const char *const *c, const tc_intp *st, const tc_intp *isz,
+   Compiled at -O2 with SIMD gathers for 4- and 8-byte items only (-O3 unrolls and
+   versions every copy loop: ~30 ms more gcc time per unit, no faster) */
+__attribute__((optimize("O2"))) static void tc_red_ptrs(int nin, const char *const *c, const tc_intp *st, const tc_intp *isz,
                         const int *sc, tc_intp i0, tc_intp n, char *buf, tc_intp slot,
                         const char **p) {
     for (int k = 0; k < nin; k++) {
@@ -82,8 +94,8 @@ __attribute__((optimize("O1"))) static void tc_red_ptrs(int nin, const char *con
         if (ss == w) { p[k] = s; continue; }
         p[k] = d;
         switch (w) {
-        case 4: for (tc_intp i = 0; i < n; i++) memcpy(d + 4 * i, s + i * ss, 4); break;
-        case 8: for (tc_intp i = 0; i < n; i++) memcpy(d + 8 * i, s + i * ss, 8); break;
+        case 4: _Pragma("omp simd") for (tc_intp i = 0; i < n; i++) memcpy(d + 4 * i, s + i * ss, 4); break;
+        case 8: _Pragma("omp simd") for (tc_intp i = 0; i < n; i++) memcpy(d + 8 * i, s + i * ss, 8); break;
         default: for (tc_intp i = 0; i < n; i++) memcpy(d + w * i, s + i * ss, (size_t)w);
         }
     }
@@ -141,16 +153,6 @@ def _shape_fn(bc: Sequence[Sequence[bool]], axis: Sequence[int], keepdims: bool)
     return shape_fn
 
 
-def identity(kind: str, acc: str) -> str:
-    """The start value of ``a`` (max/min/arg* start from their first block instead).
-
-    >>> identity("mul", "float64"), identity("or", "bool")
-    ('((tc_float64)1)', '0')
-    """
-    t = ctype(acc)
-    return {"add": f"(({t})0)", "mul": f"(({t})1)", "and": "1", "or": "0"}.get(kind, f"(({t})0)")
-
-
 def block_len(in_dtypes: Sequence[str], scalar: Sequence[bool], budget: int) -> int:
     """Elements per block: ``BLOCK``, fewer when the copies of the strided operands of
     one block would not fit ``budget`` bytes (a power of two, at least 1).
@@ -201,14 +203,14 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     L.append(f"    static const tc_intp isz_[{nin}] = {{{', '.join(f'sizeof({t})' for t in in_t)}}};")
     cost = body_cost([s.row for s in body.steps])
     shape = (nin, nd, red, kept, bc, in_t)
-    if red and nd - 1 not in red:  # the last (contiguous) dimension kept: whole rows at a time
-        fns, lines = render_columns(name, body, kind, acc, out, shape, ostride, cost, threshold)
-        L += lines
-        return fns + _cold(parallel_kernel(name, "\n".join(L + ["}"]) + "\n"))
     inner = red[-1] if red else None
     scalar = [bool(bc[k][inner]) if inner is not None else True for k in range(nin)]
     L.append(f"    static const int sc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};")
     fns = block_functions(name, body, kind, acc, scalar)
+    if red and nd - 1 not in red:  # the last (contiguous) dimension kept: whole rows at a time
+        col, lines = render_columns(name, body, kind, acc, out, shape, ostride, cost, threshold)
+        fns += col
+        L += lines
     finish = convert("ai" if is_arg else "a", "int64" if is_arg else acc, out)
     if not kept and not any(any(b) and not all(b) for b in bc):  # flat: one run per input
         L += _flat(name, kind, acc, in_t, bc, ctype(out), finish, cost, threshold)
@@ -235,13 +237,18 @@ def _flat(name: str, kind: str, acc: str, in_t: list[str], bc: Sequence[Sequence
     NaN first for max/min).  arg* then search the first part holding the extremum."""
     nin, t = len(in_t), ctype(acc)
     arg = kind.startswith("arg")
-    cond = " && ".join(f"tc_contig(&args[{k}], sizeof({in_t[k]}))" for k in range(nin)
-                       if not all(bc[k])) or "1"
+    runs = [k for k in range(nin) if not all(bc[k])]
+    cond = " && ".join(f"tc_contig(&args[{k}], sizeof({in_t[k]}))" for k in runs) or "1"
+    if runs and not arg:  # the order of the elements does not matter: Fortran order too
+        cond = f"(({cond}) || (" + " && ".join(f"tc_fcontig(&args[{k}], sizeof({in_t[k]}))"
+                                                for k in runs) + "))"
     ptrs = [f"p_[{k}] = args[{k}].data{'' if all(bc[k]) else ' + i0 * isz_[' + str(k) + ']'};"
             for k in range(nin)]
-    blocks = [f"for (tc_intp i0 = lo; i0 < hi; i0 += {BLOCK}) {{",
-              f"    const tc_intp n_ = TC_MIN({BLOCK}, hi - i0); const char *p_[{nin}];"]
-    blocks += ["    " + p for p in ptrs] + [f"    const {t} r_ = {name}_blk(n_, p_);"]
+
+    def blocks(step: str) -> list[str]:
+        return ([f"for (tc_intp i0 = lo; i0 < hi; i0 += {step}) {{",
+                 f"    const tc_intp n_ = TC_MIN({step}, hi - i0); const char *p_[{nin}];"]
+                + ["    " + p for p in ptrs] + [f"    const {t} r_ = {name}_blk(n_, p_);"])
     fold = ["    tc_casc_push(&cs_, r_);"] if is_pairwise(kind, acc) else ["    " + combine(kind, acc)]
     head, tail = par_for(name, "p", "nparts", f"nred * {cost}", threshold,
                          scratch="(double *)(void *)parts")
@@ -249,7 +256,8 @@ def _flat(name: str, kind: str, acc: str, in_t: list[str], bc: Sequence[Sequence
             f"hi = TC_MIN(nblk * (p + 1) / nparts * {BLOCK}, nred);",
             f"{t} a = {identity(kind, acc)}; int first_ = 1; (void)first_;",
             "tc_casc cs_; cs_.n = 0; (void)cs_;"]
-    part += blocks + fold + ["}"]
+    # blocks only where they matter: float sums (pairwise) and the arg* search
+    part += blocks(str(BLOCK) if is_pairwise(kind, acc) else "(hi - lo)") + fold + ["}"]
     if is_pairwise(kind, acc):
         part.append(f"a = ({t})tc_casc_total(&cs_);")
         combine_parts = ["tc_casc cs_; cs_.n = 0;",
@@ -270,7 +278,7 @@ def _flat(name: str, kind: str, acc: str, in_t: list[str], bc: Sequence[Sequence
                   "    while (q_ + 1 < nparts && !(parts[q_] == a || (a != a && parts[q_] != parts[q_]))) q_++;",
                   f"    const tc_intp lo = nblk * q_ / nparts * {BLOCK}, "
                   f"hi = TC_MIN(nblk * (q_ + 1) / nparts * {BLOCK}, nred);"]
-        lines += ["    " + x for x in blocks]
+        lines += ["    " + x for x in blocks(str(BLOCK))]
         lines += ["        if (r_ == a || (a != a && r_ != r_)) { ai = i0 + " + name + "_find(n_, p_, a); break; }",
                   "    }"]
     lines += [f"    *({out_t} *)args[{nin}].data = {finish};", "    return 0;", "}"]
@@ -301,10 +309,14 @@ def _per_output(name: str, kind: str, acc: str, shape: tuple, ostride: dict, out
     st = ", ".join(f"S[{k}][{inner}]" if inner is not None else "0" for k in range(nin))
     n_outer = "1" + "".join(f" * F[{d}]" for d in red[:-1])
     pairwise = is_pairwise(kind, acc)
-    run = [f"    for (tc_intp i0 = 0; i0 < {ilen}; i0 += {blen}) {{",
-           f"        const tc_intp n_ = TC_MIN({blen}, {ilen} - i0); const char *p_[{nin}];",
-           f"        tc_red_ptrs({nin}, c, st_, isz_, sc_, i0, n_, buf_, {slot}, p_);",
-           f"        const {t} r_ = {name}_blk(n_, p_);"]
+
+    def ptrs(i0: str, ind: str) -> list[str]:
+        """``n_`` and ``p_``: the block of the run ``c`` from ``i0`` (in place or copied)."""
+        return [f"{ind}const tc_intp n_ = TC_MIN(blen_, {ilen} - {i0}); const char *p_[{nin}];",
+                f"{ind}if (unit_) {{" + "".join(f" p_[{k}] = c[{k}] + {i0} * st_[{k}];" for k in range(nin)) + " }",
+                f"{ind}else tc_red_ptrs({nin}, c, st_, isz_, sc_, {i0}, n_, buf_, {slot}, p_);"]
+    run = [f"    for (tc_intp i0 = 0; i0 < {ilen}; i0 += blen_) {{"] + ptrs("i0", "        ")
+    run += [f"        const {t} r_ = {name}_blk(n_, p_);"]
     if pairwise:
         run.append("        tc_casc_push(&cs_, r_);")
     elif arg:
@@ -312,8 +324,7 @@ def _per_output(name: str, kind: str, acc: str, shape: tuple, ostride: dict, out
         run.append(f"        if (first_ || (a == a && (r_ {cmp} a || r_ != r_))) {{ a = r_; bq_ = q_; bi_ = i0; }} first_ = 0;")
     else:
         run.append("        " + combine(kind, acc))
-    per = [f"const char *b[{nin}], *c[{nin}]; char *ob = args[{nin}].data; tc_intp rk_ = o;",
-           f"const tc_intp st_[{nin}] = {{{st}}};"]
+    per = [f"const char *b[{nin}], *c[{nin}]; char *ob = args[{nin}].data; tc_intp rk_ = o;"]
     per += [f"b[{k}] = args[{k}].data;" for k in range(nin)]
     for d in reversed(kept):
         per.append(f"{{ const tc_intp i_ = rk_ % F[{d}]; rk_ /= F[{d}];"
@@ -327,10 +338,14 @@ def _per_output(name: str, kind: str, acc: str, shape: tuple, ostride: dict, out
         per.append("a = tc_casc_total(&cs_);")
     if arg:
         per += ["{"] + _outer_offsets("bq_", nin, red[:-1], "    ")
-        per += [f"    const tc_intp n_ = TC_MIN({blen}, {ilen} - bi_); const char *p_[{nin}];",
-                f"    tc_red_ptrs({nin}, c, st_, isz_, sc_, bi_, n_, buf_, {slot}, p_);",
-                f"    ai = bq_ * {ilen} + bi_ + {name}_find(n_, p_, a);", "}"]
+        per += ptrs("bi_", "    ") + [f"    ai = bq_ * {ilen} + bi_ + {name}_find(n_, p_, a);", "}"]
     per.append(f"*({out_t} *)ob = {finish};")
     head, tail = par_for(name, "o", "nkeep", f"nkeep * nred * {cost}", threshold)
-    return ([f"    _Alignas(64) char buf_[{slot * nin}];"] + ["    " + x for x in head]
+    # unit strides (or broadcast) along the run: in place, one block function call per
+    # run except for float sums (pairwise blocks); else copies of blen elements
+    setup = [f"_Alignas(64) char buf_[{slot * nin}];", f"const tc_intp st_[{nin}] = {{{st}}};",
+             "int unit_ = 1;", f"for (int k = 0; k < {nin}; k++) if (!sc_[k] && st_[k] != isz_[k]) unit_ = 0;",
+             f"const tc_intp blen_ = !unit_ ? {blen} : "
+             + (str(BLOCK) if pairwise else f"({ilen} > 0 ? {ilen} : 1)") + ";"]
+    return (["    " + x for x in setup] + ["    " + x for x in head]
             + ["            " + x for x in per] + ["    " + x for x in tail])

@@ -71,6 +71,16 @@ def extremum_start(kind: str, acc: str) -> str:
     return literal(acc, info.min if big else info.max)
 
 
+def identity(kind: str, acc: str) -> str:
+    """The start value of ``a`` (max/min/arg* start from their first block instead).
+
+    >>> identity("mul", "float64"), identity("or", "bool")
+    ('((tc_float64)1)', '0')
+    """
+    t = ctype(acc)
+    return {"add": f"(({t})0)", "mul": f"(({t})1)", "and": "1", "or": "0"}.get(kind, f"(({t})0)")
+
+
 def combine(kind: str, acc: str) -> str:
     """C statement folding a block result ``r_`` into ``a`` (``first_`` set before the
     first block of max/min): NaN wins for max/min, as in numpy."""
@@ -99,8 +109,7 @@ def block_functions(name: str, body: Body, kind: str, acc: str, scalar: Sequence
     elif kind0 in ("add", "mul", "and", "or"):
         op, upd = {"add": ("+", "a += {v};"), "mul": ("*", "a *= {v};"),
                    "and": ("&&", "a = a && ({v});"), "or": ("||", "a = a || ({v});")}[kind0]
-        ident = {"add": f"(({t})0)", "mul": f"(({t})1)", "and": "1", "or": "0"}[kind0]
-        lines += [f"{ind}{t} a = {ident};", f"{ind}_Pragma(\"omp simd reduction({op}:a)\")",
+        lines += [f"{ind}{t} a = {identity(kind0, acc)};", f"{ind}_Pragma(\"omp simd reduction({op}:a)\")",
                   f"{ind}for (tc_intp i = 0; i < n; i++) {{"]
         lines += value_lines(body, loads, ind * 2) + [f"{ind * 2}{upd.format(v=cv)}", f"{ind}}}"]
     elif simd_extremum(kind0, acc, elem):  # a plain select from the first value (the NaN flag

@@ -5,9 +5,9 @@ A tile of at most ``COL_TILE`` outputs accumulates one input row segment at a ti
 (SIMD over the row, as numpy does for ``sum(x, axis=0)``) instead of walking each
 output's column with a row-sized stride.  The one specialised function of such a
 kernel is ``name_col(n, p, m, s, ix, q)``: row ``q``'s segment of ``n`` unit-stride
-values folded into the tile's accumulators.  Operands with another last stride
-(transposed, sliced) are copied into a stack buffer first (``tc_red_ptrs``), so every
-layout runs the same function.  Float sums add ``COL_BLOCK`` rows into block sums
+values folded into the tile's accumulators.  It runs when every operand has a unit
+(or broadcast) last stride; other layouts (transposed: the reduced dimension is the
+contiguous one) take the kernel's per-output path.  Float sums add ``COL_BLOCK`` rows into block sums
 before the totals (error ~(128 + rows/128) ulp; numpy's row-by-row sum has rows ulp);
 max/min keep a NaN flag per output; arg* keep the first index.
 
@@ -21,18 +21,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from tensorc.backend.c.render.common import convert, ctype, par_for
-from tensorc.backend.c.render.reduce_block import extremum_start, is_pairwise, value_lines
+from tensorc.backend.c.render.reduce_block import extremum_start, identity, is_pairwise, value_lines
 from tensorc.ops.fused import Body
 
 #: Output elements per tile at most (the tile's accumulators stay in L1).
 COL_TILE = 512
 #: Rows summed into a tile's block sums before they join its totals.
 COL_BLOCK = 128
-#: Bytes of the stack buffer for the strided operands of one row segment.
-COL_BUF_BYTES = 16384
 
 
 def col_function(name: str, body: Body, kind: str, acc: str, scalar: Sequence[bool]) -> str:
@@ -66,34 +62,18 @@ def col_function(name: str, body: Body, kind: str, acc: str, scalar: Sequence[bo
     return "\n".join(lines) + "\n"
 
 
-def tile_width(in_dtypes: Sequence[str], scalar: Sequence[bool]) -> int:
-    """Outputs per tile at most: ``COL_TILE``, fewer (a multiple of 8) when the copies of
-    one row segment (a slot of the widest item size per operand) would not fit
-    ``COL_BUF_BYTES``.
-
-    >>> tile_width(["float64"], [False]), tile_width(["complex128"] * 4, [False] * 4)
-    (512, 256)
-    """
-    per = len(in_dtypes) * max(np.dtype(d).itemsize for d in in_dtypes) if not all(scalar) else 0
-    w = COL_TILE
-    while w > 8 and w * per > COL_BUF_BYTES:
-        w //= 2
-    return w
-
-
 def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: tuple,
                    ostride: dict, cost: int, threshold: int) -> tuple[str, list[str]]:
-    """(``name_col``'s source, the kernel lines of the column path: tiles of outputs on
-    the pool above ``threshold``, rows of each tile through ``name_col``)."""
+    """(``name_col``'s source, the kernel lines of the column path: when the operands'
+    last strides allow it, tiles of outputs on the pool above ``threshold``, rows of each
+    tile through ``name_col``)."""
     nin, nd, red, kept, bc, in_t = shape
     last, t = nd - 1, ctype(acc)
     scalar = [bool(bc[k][last]) for k in range(nin)]
-    tw = tile_width(body.in_dtypes, scalar)
-    slot = tw * max(np.dtype(d).itemsize for d in body.in_dtypes)
+    tw = COL_TILE
     arg, ext = kind.startswith("arg"), kind in ("maximum", "minimum", "argmax", "argmin")
     pairwise = is_pairwise(kind, acc)
-    start = extremum_start(kind, acc) if ext else \
-        {"add": f"(({t})0)", "mul": f"(({t})1)", "and": "1", "or": "0"}[kind]
+    start = extremum_start(kind, acc) if ext else identity(kind, acc)
     finish = convert("ai" if arg else "a", "int64" if arg else acc, out)
     nan_out = "ix_[j] ? NAN : m_[j]" if ext and not arg and acc.startswith("float") else "m_[j]"
     body_l = [f"const tc_intp o_ = t0_ / ntile_, j0 = (t0_ % ntile_) * tw_, "
@@ -111,8 +91,8 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
     for d in reversed(red):
         body_l.append(f"    {{ const tc_intp i_ = t_ % F[{d}]; t_ /= F[{d}];"
                       + "".join(f" c[{k}] += i_ * S[{k}][{d}];" for k in range(nin)) + " }")
-    body_l += [f"    tc_red_ptrs({nin}, c, st_, isz_, sc_, j0, n_, buf_, {slot}, p_);",
-               f"    {name}_col(n_, p_, m_, s_, ix_, q_);"]
+    body_l += [f"    p_[{k}] = c[{k}]{'' if scalar[k] else ' + j0 * isz_[' + str(k) + ']'};" for k in range(nin)]
+    body_l += [f"    {name}_col(n_, p_, m_, s_, ix_, q_);"]
     if pairwise:
         body_l += [f"    if (q_ % {COL_BLOCK} == {COL_BLOCK - 1} || q_ == nred - 1)",
                    "        for (tc_intp j = 0; j < n_; j++) { m_[j] += s_[j]; s_[j] = 0; }"]
@@ -120,13 +100,13 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
                f"    const {t} a = {nan_out}; const tc_intp ai = ix_[j]; (void)ai;",
                f"    *({ctype(out)} *)(ob + (j0 + j) * {ostride[last]}) = {finish};", "}"]
     head, tail = par_for(name, "t0_", "nouter_ * ntile_", f"nkeep * nred * {cost}", threshold)
-    lines = [f"    static const int sc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};",
-             f"    const tc_intp st_[{nin}] = {{{', '.join(f'S[{k}][{last}]' for k in range(nin))}}};",
-             f"    _Alignas(64) char buf_[{slot * nin}];",
+    unit = " && ".join(f"S[{k}][{last}] == isz_[{k}]" for k in range(nin) if not scalar[k]) or "1"
+    lines = [f"if ({unit}) {{",
              # tiles of at most tw outputs, at least two (multiples of 8) from 16 on
              f"    const tc_intp tw_ = TC_MIN({tw}, F[{last}] < 16 ? F[{last}] : "
              f"((F[{last}] + 1) / 2 + 7) / 8 * 8);",
              f"    const tc_intp ntile_ = (F[{last}] + tw_ - 1) / tw_, nouter_ = nkeep / F[{last}];"]
     lines += ["    " + x for x in head] + ["            " + x for x in body_l]
-    lines += ["    " + x for x in tail] + ["    return 0;"]
+    lines += ["    " + x for x in tail] + ["    return 0;", "}"]
+    lines = ["    " + x for x in lines]
     return col_function(name, body, kind, acc, scalar), lines
