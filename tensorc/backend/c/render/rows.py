@@ -14,7 +14,9 @@ The passes are compiled once, in a unit-stride row function (``NAME_row``, kept 
 of line).  A row with any other stride is gathered into a heap buffer, run through
 the same function and scattered back: the vectorised passes with their ``expf``
 calls are most of gcc's time, and a second (strided, gather) copy of them doubled
-it.  The buffer is allocated once per range of rows; when that fails the kernel
+it (cc1 instructions for the prelude plus one kernel, less the prelude alone, under
+valgrind: softmax f32 758M -> 353M, log_softmax f32 736M -> 352M, softmax_grad f32
+534M -> 267M, logsumexp f64 769M -> 363M, log_softmax f64 594M -> 312M).  The buffer is allocated once per range of rows; when that fails the kernel
 returns ``TC_ERR_ALLOC`` (also from a chunk on the pool, through a shared flag).
 
 >>> import tensorc.tensor as T
