@@ -49,18 +49,30 @@ def value_lines(body: Body, loads: Sequence[str], indent: str, i: str = "i") -> 
 
 
 def is_pairwise(kind: str, acc: str) -> bool:
-    """True for float sums: block sums in lanes, combined pairwise."""
+    """True for float sums: block sums in lanes, combined pairwise.
+
+    >>> is_pairwise("add", "float64"), is_pairwise("add", "int64")
+    (True, False)
+    """
     return kind == "add" and acc in ("float32", "float64")
 
 
 def simd_extremum(kind: str, acc: str, elem: str) -> bool:
     """True when max/min (and arg*) run as a SIMD select: float and integer values
-    accumulated in their own dtype."""
+    accumulated in their own dtype.
+
+    >>> simd_extremum("maximum", "float32", "float32"), simd_extremum("maximum", "bool", "bool")
+    (True, False)
+    """
     return acc == elem and np.dtype(acc).kind in "fiu"
 
 
 def extremum_start(kind: str, acc: str) -> str:
-    """The value every element beats or ties for max/min/arg* (-inf, the type's minimum...)."""
+    """The value every element beats or ties for max/min/arg* (-inf, the type's minimum...).
+
+    >>> extremum_start("argmax", "float64"), extremum_start("minimum", "uint8")
+    ('((tc_float64)(-INFINITY))', '((tc_uint8)255ULL)')
+    """
     big = kind in ("maximum", "argmax")
     dt = np.dtype(acc)
     if dt.kind == "f":
@@ -83,7 +95,11 @@ def identity(kind: str, acc: str) -> str:
 
 def combine(kind: str, acc: str) -> str:
     """C statement folding a block result ``r_`` into ``a`` (``first_`` set before the
-    first block of max/min): NaN wins for max/min, as in numpy."""
+    first block of max/min): NaN wins for max/min, as in numpy.
+
+    >>> combine("mul", "float64")
+    'a *= r_;'
+    """
     if kind in ("add", "mul", "and", "or"):
         return {"add": "a += r_;", "mul": "a *= r_;", "and": "a = a && r_;", "or": "a = a || r_;"}[kind]
     cmp = ">" if kind in ("maximum", "argmax") else "<"

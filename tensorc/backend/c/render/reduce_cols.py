@@ -66,7 +66,14 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
                    ostride: dict, cost: int, threshold: int) -> tuple[str, list[str]]:
     """(``name_col``'s source, the kernel lines of the column path: when the operands'
     last strides allow it, tiles of outputs on the pool above ``threshold``, rows of each
-    tile through ``name_col``)."""
+    tile through ``name_col``).
+
+    >>> import tensorc.tensor as T
+    >>> from tensorc.backend.c.render.reduce import render_reduce_node
+    >>> src = render_reduce_node(T.sum(T.dmatrix('x'), axis=0).owner, 'k0', 32768)[0]
+    >>> 'k0_col(n_, p_, m_, s_, ix_, q_)' in src and 'k0_blk(n_, p_)' in src
+    True
+    """
     nin, nd, red, kept, bc, in_t = shape
     last, t = nd - 1, ctype(acc)
     scalar = [bool(bc[k][last]) for k in range(nin)]
