@@ -10,8 +10,8 @@ block (block sums in double) was measured slower here: the ``expf`` call dominat
 the widening costs nothing next to it (1000-element row, one thread, min of 200:
 max + double sum 0.67 us, max + float blocks of 128 0.85 us, of 256 0.89 us).
 
-The passes are compiled once, in a unit-stride row function (``NAME_row``, kept out
-of line).  A row with any other stride is gathered into a heap buffer, run through
+The passes are compiled once, in a function over rows of unit stride (``NAME_row``,
+kept out of line; the rows of a 2-d kernel go to it in one call).  A row with any other stride is gathered into a heap buffer, run through
 the same function and scattered back: the vectorised passes with their ``expf``
 calls are most of gcc's time, and a second (strided, gather) copy of them doubled
 it (cc1 instructions for the prelude plus one kernel, less the prelude alone, under
@@ -78,8 +78,8 @@ def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: 
     """C source of the row kernel ``name`` (args: inputs then the output, same shape).
 
     >>> src = render_rows('k0', 'softmax', 'float32', 2, 1, 32768)
-    >>> src.count('expf('), 'static void k0_row(' in src
-    (1, True)
+    >>> src.count('expf('), 'static void k0_row(' in src, src.count('k0_one(')
+    (1, True, 2)
     """
     t, f = ctype(dtype), libm_suffix(dtype)
     checks = [f"    for (int k = 0; k < {nin + 1}; k++) {{",
@@ -88,11 +88,11 @@ def render_rows(name: str, kind: str, dtype: str, nd: int, nin: int, threshold: 
               "            if (args[k].shape[d] != args[0].shape[d]) return TC_ERROR(TC_ERR_SHAPE, k);",
               "    }"]
     params = ", ".join([f"const {t} *x{k}" for k in range(nin)] + [f"{t} *y", "tc_intp m"])
-    row_fn = _row_function(f"static void {name}_row({params})", _row_body(kind, t, f))
-    ins = ", ".join(f"unit ? (const {t} *)b{k} : buf + {k} * m" for k in range(nin))
-    call = [f"{name}_row({ins}, unit ? ({t} *)b{nin} : buf, m);",  # y overwrites x0's copy
-            f"if (!unit) {name}_copy(b{nin}, s{nin}, (const char *)buf, sizeof({t}), m);"]
-    rows_fn = _rows_function(name, t, nd, nin + 1, nin + 1, call)
+    each = (f"{name}_one(" + "".join(f"(const {t} *)(b{k} + r * d{k}), " for k in range(nin))
+            + f"({t} *)(b{nin} + r * d{nin}), m);")
+    row_fn = _row_function(name, f"static inline void {name}_one({params})", _row_body(kind, t, f),
+                           nin + 1, each)
+    rows_fn = _rows_function(name, t, nd, nin, True)
     cost = 3 if kind == "softmax_grad" else 12  # exp per element, then a second pass
     return row_fn + rows_fn + _entry(name, checks, nd, f"rows * m * {cost}", threshold, "rows == 0 || m == 0")
 
@@ -119,9 +119,9 @@ def render_logsumexp(name: str, dtype: str, nd: int, threshold: int) -> str:
         "    r_ = (double)mx + log1p(rest + (ones - 1.0));",
         "}",
         f"return ({t})r_;"]
-    row_fn = _row_function(f"static {t} {name}_row(const {t} *x0, tc_intp m)", body)
-    call = [f"*({t} *)b1 = {name}_row(unit ? (const {t} *)b0 : buf, m);"]
-    rows_fn = _rows_function(name, t, nd, 2, 1, call)
+    each = f"*({t} *)(b1 + r * d1) = {name}_one((const {t} *)(b0 + r * d0), m);"
+    row_fn = _row_function(name, f"static inline {t} {name}_one(const {t} *x0, tc_intp m)", body, 2, each)
+    rows_fn = _rows_function(name, t, nd, 1, False)
     return row_fn + rows_fn + _entry(name, checks, nd, "rows * (m + 1) * 10", threshold, "rows == 0")
 
 
@@ -138,21 +138,30 @@ _NOIPA = """#ifndef TC_ROW_NOIPA
 """
 
 
-def _row_function(signature: str, body: list[str]) -> str:
-    """The unit-stride row function (one compiled copy: see ``_NOIPA``)."""
-    return "\n".join([_NOIPA + f"TC_ROW_NOIPA {signature} {{"] + ["    " + x for x in body]
-                     + ["}", ""])
+def _row_function(name: str, one: str, body: list[str], nargs: int, each: str) -> str:
+    """``one`` (the passes over one unit-stride row, from ``body``) inlined into
+    ``NAME_row(b0.., d0.., m, n)``: ``n`` rows whose operands start at ``b{k}`` and
+    step by ``d{k}`` bytes, ``each`` running row ``r`` (one compiled copy: ``_NOIPA``)."""
+    ptrs = ", ".join([f"char *b{k}" for k in range(nargs)] + [f"tc_intp d{k}" for k in range(nargs)])
+    return "\n".join([_NOIPA + one + " {"] + ["    " + x for x in body] + [
+        "}",
+        f"TC_ROW_NOIPA static void {name}_row({ptrs}, tc_intp m, tc_intp n) {{",
+        f"    for (tc_intp r = 0; r < n; r++) {each}",
+        "}", ""])
 
 
-def _rows_function(name: str, t: str, nd: int, nargs: int, rowed: int, call: list[str]) -> str:
+def _rows_function(name: str, t: str, nd: int, nin: int, out_row: bool) -> str:
     """``NAME_copy`` (``m`` elements between strided rows) and ``NAME_rows``, a
-    ``tc_chunk_fn`` running rows ``[lo, hi)`` of ``nargs`` operands (pointers ``b{k}``),
-    of which the first ``rowed`` have a last axis (the output of ``LogSumExp`` has
-    none).  Unless all those rows have unit stride (``unit``), ``buf`` holds a copy of
-    each input row (``nargs - 1`` rows, allocated once) before ``call`` runs.  An
-    allocation failure stores 1.0 in the context's scratch (several chunks may fail:
-    an atomic store)."""
-    nbuf = nargs - 1
+    ``tc_chunk_fn`` running rows ``[lo, hi)``: ``nin`` inputs then the output (pointers
+    ``b{k}``), which has a last axis when ``out_row`` (not ``LogSumExp``'s).  When all
+    those rows have unit stride (``unit``), 2-d operands go to ``NAME_row`` in one call,
+    others row by row; otherwise ``buf`` takes a copy of each input row (allocated
+    once; the output row overwrites the first).  An allocation failure stores 1.0 in
+    the context's scratch (several chunks may fail: an atomic store)."""
+    nargs, rowed = nin + 1, nin + int(out_row)
+    strides = ", ".join([f"args[{k}].strides[0]" for k in range(nargs)])
+    zeros = ", ".join(["0"] * nargs)
+    bufs = [f"(char *)(buf + {k} * m)" for k in range(nin)] + ["(char *)buf" if out_row else f"b{nin}"]
     L = [f"TC_ROW_NOIPA static void {name}_copy(char *d, tc_intp ds, const char *s, tc_intp ss, "
          "tc_intp m) {",
          f"    for (tc_intp i = 0; i < m; i++) *({t} *)(d + i * ds) = *(const {t} *)(s + i * ss);",
@@ -164,10 +173,16 @@ def _rows_function(name: str, t: str, nd: int, nargs: int, rowed: int, call: lis
          "    int unit = 1;"]
     L += [f"    const tc_intp s{k} = args[{k}].strides[{nd - 1}];" for k in range(rowed)]
     L += [f"    if (s{k} != sizeof({t})) unit = 0;" for k in range(rowed)]
+    if nd == 2:
+        L += ["    if (unit) {",
+              f"        {name}_row(" + "".join(f"args[{k}].data + lo * args[{k}].strides[0], "
+                                           for k in range(nargs)) + f"{strides}, m, hi - lo);",
+              "        return;",
+              "    }"]
     L += [f"    {t} *buf = 0;",
           "    if (!unit && m > 0) {",
-          f"        if (m <= PTRDIFF_MAX / (tc_intp)(sizeof({t}) * {nbuf}))",
-          f"            buf = ({t} *)malloc(sizeof({t}) * {nbuf} * (size_t)m);",
+          f"        if (m <= PTRDIFF_MAX / (tc_intp)(sizeof({t}) * {nin}))",
+          f"            buf = ({t} *)malloc(sizeof({t}) * {nin} * (size_t)m);",
           "        if (!buf) {",
           "            const double one = 1.0;",
           "            __atomic_store(c->scratch, &one, __ATOMIC_RELAXED);",
@@ -181,10 +196,14 @@ def _rows_function(name: str, t: str, nd: int, nargs: int, rowed: int, call: lis
         L.append(f"        {{ const tc_intp i_ = r_ % args[0].shape[{d}]; r_ /= args[0].shape[{d}];")
         L += [f"          b{k} += i_ * args[{k}].strides[{d}];" for k in range(nargs)]
         L.append("        }")
-    L.append("        if (!unit) {")
-    L += [f"            {name}_copy((char *)(buf + {k} * m), sizeof({t}), b{k}, s{k}, m);"
-          for k in range(nbuf)]
-    L += ["        }"] + ["        " + x for x in call]
+    L += ["        if (unit) {",
+          f"            {name}_row(" + "".join(f"b{k}, " for k in range(nargs)) + f"{zeros}, m, 1);",
+          "            continue;",
+          "        }"]
+    L += [f"        {name}_copy((char *)(buf + {k} * m), sizeof({t}), b{k}, s{k}, m);" for k in range(nin)]
+    L.append(f"        {name}_row({', '.join(bufs)}, {zeros}, m, 1);")
+    if out_row:
+        L.append(f"        {name}_copy(b{nin}, s{nin}, (const char *)buf, sizeof({t}), m);")
     L += ["    }", "    free(buf);", "}", ""]
     return "\n".join(L)
 
