@@ -15,8 +15,8 @@ kept out of line; the rows of a 2-d kernel go to it in one call).  A row with an
 the same function and scattered back: the vectorised passes with their ``expf``
 calls are most of gcc's time, and a second (strided, gather) copy of them doubled
 it (cc1 instructions for the prelude plus one kernel, less the prelude alone, under
-valgrind: softmax f32 758M -> 353M, log_softmax f32 736M -> 352M, softmax_grad f32
-534M -> 267M, logsumexp f64 769M -> 363M, log_softmax f64 594M -> 312M).  The buffer is allocated once per range of rows; when that fails the kernel
+valgrind: softmax f32 758M -> 364M, log_softmax f32 736M -> 363M, log_softmax f64
+594M -> 323M, logsumexp f64 769M -> 371M, softmax_grad f32 534M -> 316M).  The buffer is allocated once per range of rows; when that fails the kernel
 returns ``TC_ERR_ALLOC`` (also from a chunk on the pool, through a shared flag).
 
 >>> import tensorc.tensor as T
