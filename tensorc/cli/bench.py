@@ -24,7 +24,7 @@ from tensorc.cli.bench_env import (blas_info, describe_blas, describe_missing, d
                                    threads_already_set)
 from tensorc.cli.bench_progress import Progress
 from tensorc.cli.bench_report import render
-from tensorc.cli.bench_runner import Cell, best_of_passes, plan_cases
+from tensorc.cli.bench_runner import Cell, best_of_passes, by_workload, plan_cases
 from tensorc.cli.bench_stream import TriadResult, measure_triad
 from tensorc.cli.bench_timing import TimingPlan, full_plan, quick_plan
 from tensorc.cli.bench_worker import run_column
@@ -136,13 +136,16 @@ def run_child(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not args.no_stream:
         progress.step("STREAM triad (memory bandwidth)")
         triad = measure_triad(args.threads, os.environ)
-    # each pass is a fresh worker per framework, in alternating order, with its share of
-    # the samples: a column that ran while the machine was busy gets a second chance
+    # each pass runs every workload's cells in a fresh worker per framework, frameworks in
+    # alternating order, with the pass's share of the samples: the frameworks of one
+    # workload are timed within a minute or two of each other (this VM's speed drifts by
+    # up to 2x over minutes), and a cell timed while the machine was busy gets a second chance
     per_pass = dataclasses.replace(plan, repeat=max(3, -(-plan.repeat // passes)),
                                    budget_s=plan.budget_s / passes)
     cells = best_of_passes([
-        [cell for fw in (available if k % 2 == 0 else available[::-1])
-         for cell in run_column(fw, cases, per_pass, args.threads, triad.gbps, args.seed,
+        [cell for group in by_workload(cases)
+         for fw in (available if k % 2 == 0 else available[::-1])
+         for cell in run_column(fw, group, per_pass, args.threads, triad.gbps, args.seed,
                                 os.environ, progress.step)]
         for k in range(passes)])
     compile_doc = measure_compile(comp_fw, comp_wl, os.environ, progress.step) \

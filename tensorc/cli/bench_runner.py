@@ -162,6 +162,24 @@ def short_dtype(dtype: str) -> str:
     return dtype.replace("float", "f").replace("int", "i")
 
 
+def by_workload(cases: Sequence[Case]) -> list[list[Case]]:
+    """``cases`` cut into runs of the same workload, in order.
+
+    >>> from benchmarks import get_workload
+    >>> add, sq = get_workload("add"), get_workload("sumsq")
+    >>> [[c.size for c in g] for g in by_workload(
+    ...     [Case(add, 1, "float64"), Case(add, 2, "float64"), Case(sq, 3, "float64")])]
+    [[1, 2], [3]]
+    """
+    groups: list[list[Case]] = []
+    for c in cases:
+        if groups and groups[-1][0].workload.name == c.workload.name:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return groups
+
+
 def best_of_passes(passes: Sequence[Sequence[Cell]]) -> list[Cell]:
     """One cell per (workload, size, dtype, framework) from several passes: a failed or
     WRONG pass wins (it must be seen), else the pass with the lowest median (noise from

@@ -1,6 +1,7 @@
-"""One framework's column, run in its own process.
+"""One framework's cells of one workload, run in their own process.
 
-Each framework gets a fresh process, so that no other framework's thread pool is alive or
+Each framework gets a fresh process for each workload (its column is cut by workload so
+that all frameworks of a workload are timed close together in time), so that no other framework's thread pool is alive or
 spinning while it is timed (OpenBLAS, OpenMP and XLA workers busy-wait after each call),
 and so that a crash (a segfault in a kernel, a fatal XLA error) costs one column, not the
 run. The worker reads a JSON job on stdin and writes JSON lines on stdout: a ``start``
