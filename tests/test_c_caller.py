@@ -4,9 +4,6 @@ never overwritten, every argument it does not take handed to the Python path (wh
 converts or raises with the input named), and concurrent calls serialised."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 
@@ -17,6 +14,8 @@ import tensorc
 import tensorc.tensor as T
 from tensorc.backend.c import loader
 from tensorc.backend.c.driver import c_backend_available
+
+from subproc import run_python
 
 HAS_CALLER = c_backend_available() and loader.using_ext() \
     and hasattr(loader.ext_module().lib, "tc_make_caller")
@@ -120,11 +119,7 @@ def test_garbage_arguments_never_crash_the_process(tmp_path):
         print("raised", raised)
         print(f(np.arange(4.0)).tolist())
     """)
-    # the same tensorc as this process (an installed one, or the source tree), from a
-    # directory that does not shadow it; the session's cache dir comes through TENSORC_FLAGS
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tensorc.__file__)))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, env=env, cwd=tmp_path)
+    done = run_python(code, tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.split("\n")
     assert int(lines[0].split()[1]) >= 6

@@ -14,6 +14,8 @@ import tensorc.tensor as T
 from tensorc.backend.c import loader
 from tensorc.backend.c.driver import c_backend_available
 
+from subproc import run_python
+
 HAS_CALLER = c_backend_available() and loader.using_ext() \
     and hasattr(loader.ext_module().lib, "tc_make_caller")
 pytestmark = pytest.mark.skipif(not HAS_CALLER, reason="needs a C compiler and tensorc._ext")
@@ -129,9 +131,6 @@ def test_threads_read_run_and_update_as_one_unit():
 
 
 def test_garbage_arguments_and_shared_values_never_crash_the_process(tmp_path):
-    import os
-    import subprocess
-    import sys
     import textwrap
     code = textwrap.dedent("""
         import numpy as np, tensorc, tensorc.tensor as T
@@ -159,9 +158,7 @@ def test_garbage_arguments_and_shared_values_never_crash_the_process(tmp_path):
         print("raised", raised)
         print(round(float(f(np.ones((2, 4)))), 6), float(W.get_value()[0, 0]))
     """)
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tensorc.__file__)))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, env=env, cwd=tmp_path)
+    done = run_python(code, tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.split("\n")
     assert int(lines[0].split()[1]) >= 10, done.stdout
