@@ -4,6 +4,7 @@ same results as the numpy backend, every failure reported by the Python path, an
 from several threads made one at a time (read, run and update as one unit)."""
 from __future__ import annotations
 
+import textwrap
 import threading
 
 import numpy as np
@@ -131,7 +132,6 @@ def test_threads_read_run_and_update_as_one_unit():
 
 
 def test_garbage_arguments_and_shared_values_never_crash_the_process(tmp_path):
-    import textwrap
     code = textwrap.dedent("""
         import numpy as np, tensorc, tensorc.tensor as T
         W = tensorc.shared(np.ones((4, 3)), name="W")
@@ -163,3 +163,23 @@ def test_garbage_arguments_and_shared_values_never_crash_the_process(tmp_path):
     lines = done.stdout.split("\n")
     assert int(lines[0].split()[1]) >= 10, done.stdout
     assert lines[1] == f"{round(float(6 * np.tanh(4.0)), 6)} 0.5"
+
+
+def test_programs_without_the_extension_run_in_cffi_abi_mode(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["tensorc._ext"] = None  # the extension cannot be imported
+        import numpy as np, tensorc, tensorc.tensor as T
+        from tensorc.backend.c import loader
+        assert loader.ext_module() is None
+        W = tensorc.shared(np.ones((3, 2)), name="W")
+        x = T.dmatrix("x")
+        f = tensorc.function([x], T.tanh(T.dot(x, W)) + 1, updates=[(W, W * 2)],
+                             mode=tensorc.Mode(backend="c"))
+        g = tensorc.function([x], T.dot(x, W), mode=tensorc.Mode(backend="c"))
+        assert f._c_call is None and g._c_call is None
+        print(round(float(f(np.ones((2, 3)))[0, 0]), 6), g(np.ones((1, 3))).tolist())
+    """)
+    done = run_python(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(round(float(np.tanh(3.0) + 1), 6)), "[[6.0,", "6.0]]"]

@@ -107,10 +107,12 @@ def segment_runner(seg: Any, template: list[Any], n_in: int, out_slots: Sequence
 
 def locked_runner(run: Runner, plan: CPlan) -> Runner:
     """``run`` serialised by a new C lock, which ``plan`` (its C caller's description)
-    shares: the program's slot tables and recycled buffers belong to one call at a time,
+    shares (``run`` itself without the extension, for the caller to serialise): the program's slot tables and recycled buffers belong to one call at a time,
     whichever path makes it (waiting for the lock releases the GIL)."""
     from tensorc.backend.c import loader
     ext = loader.ext_module()
+    if ext is None or not hasattr(ext.lib, "tc_lock_new"):  # cffi ABI mode: no C caller
+        return run
     lib = ext.lib
     plan.lock = new_lock(lib, ext.ffi)
     lock, acquire, release = plan.lock, lib.tc_lock_acquire, lib.tc_lock_release
