@@ -13,7 +13,8 @@ from tensorc.backend.c import cache, compiler, runner
 from tensorc.backend.c.errors import KernelError
 from tensorc.backend.c.render.common import PREAMBLE
 from tensorc.backend.c.render.rows import render_logsumexp, render_rows
-from tensorc.config import config
+
+from clib import library_in_temp_cache
 from tensorc.ops.nnet import SoftmaxGrad
 
 KINDS = ("softmax", "log_softmax", "softmax_grad", "logsumexp")
@@ -83,13 +84,7 @@ def _source() -> str:
 def lib(tmp_path_factory: pytest.TempPathFactory):
     if not compiler.compiler_available():
         pytest.skip("no C compiler")
-    old = config.cache_dir
-    config.cache_dir = str(tmp_path_factory.mktemp("rows-cache"))
-    try:
-        yield cache.get_library(_source(), name_hint="row_kernels_test")
-    finally:
-        config.cache_dir = old
-        cache.clear_memo()
+    yield from library_in_temp_cache(tmp_path_factory, _source(), "row_kernels_test")
 
 
 def _call(lib: cache.LoadedLib, kind: str, out: np.ndarray, *xs: np.ndarray) -> None:

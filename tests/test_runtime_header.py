@@ -11,6 +11,8 @@ import pytest
 from tensorc.backend.c import cache, compiler, runner
 from tensorc.config import config
 
+from clib import library_in_temp_cache
+
 pytestmark = pytest.mark.skipif(not compiler.compiler_available(), reason="no C compiler")
 
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
@@ -49,13 +51,7 @@ def _source() -> str:
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory: pytest.TempPathFactory):
-    old = config.cache_dir
-    config.cache_dir = str(tmp_path_factory.mktemp("hdr-cache"))
-    try:
-        yield cache.get_library(_source(), name_hint="runtime_header_test")
-    finally:
-        config.cache_dir = old
-        cache.clear_memo()
+    yield from library_in_temp_cache(tmp_path_factory, _source(), "runtime_header_test")
 
 
 def _call(lib: cache.LoadedLib, name: str, *arrays: np.ndarray) -> np.ndarray:
