@@ -171,6 +171,10 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
         assert r["status"] in ("ok", "WRONG", "error", "n/a")
     assert all(r["status"] == "ok" and r["min_s"] <= r["median_s"] <= r["max_s"]
                for r in numpy_cells)
+    # quick runs take 3 interleaved rounds; 3 samples are spread one per round
+    assert doc["settings"]["schedule"] == "interleaved" and doc["settings"]["rounds"] == 3
+    assert all(r["rounds"] == 3 and len(r["round_medians_s"]) == 3 for r in numpy_cells)
+    assert "3 interleaved rounds" in proc.stdout
     assert "| workload |" in out_md.read_text()
 
     again = run_cli(["bench", "--quick", "--workloads", "add", "--sizes", "1000", "--repeat", "3",
@@ -178,22 +182,6 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
                      "--compare", str(out_json)], tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"Compared with {out_json}" in again.stdout
-
-
-def test_best_of_passes_keeps_the_fastest_pass_and_any_failure() -> None:
-    from tensorc.cli.bench_runner import Cell, best_of_passes
-    from tensorc.cli.bench_timing import Timing
-
-    def cell(fw: str, median: float | None, status: str = "ok") -> Cell:
-        t = Timing(median, median, median, median, median, 5, 1) if median else None
-        return Cell("add", "2*a+3*b", 1000, "float64", fw, status, t)
-    first = [cell("numpy", 2.0), cell("tensorc-c", 1.0), cell("jax", 3.0)]
-    second = [cell("jax", 1.5), cell("tensorc-c", None, "WRONG"), cell("numpy", 2.5)]
-    merged = {c.framework: c for c in best_of_passes([first, second])}
-    assert [c.framework for c in best_of_passes([first, second])] == ["numpy", "tensorc-c", "jax"]
-    assert merged["numpy"].timing.median_s == 2.0 and merged["numpy"].timing.samples == 10
-    assert merged["jax"].timing.median_s == 1.5
-    assert merged["tensorc-c"].status == "WRONG"  # a wrong result in any pass is reported
 
 
 def test_compile_rows_keep_the_fastest_cold_and_warm_child(monkeypatch: pytest.MonkeyPatch) -> None:

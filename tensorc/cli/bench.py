@@ -24,10 +24,10 @@ from tensorc.cli.bench_env import (blas_info, describe_blas, describe_missing, d
                                    threads_already_set)
 from tensorc.cli.bench_progress import Progress
 from tensorc.cli.bench_report import render
-from tensorc.cli.bench_runner import Cell, best_of_passes, by_workload, plan_cases
+from tensorc.cli.bench_runner import Cell, plan_cases
 from tensorc.cli.bench_stream import TriadResult, measure_triad
 from tensorc.cli.bench_timing import TimingPlan, full_plan, quick_plan
-from tensorc.cli.bench_worker import run_column
+from tensorc.cli.bench_worker import Schedule, Worker, run_interleaved
 
 SCHEMA = "tensorc-bench/1"
 
@@ -80,6 +80,7 @@ def build_document(args: argparse.Namespace, argv: Sequence[str], plan: TimingPl
         "command": "tensorc " + " ".join(a for a in argv if a != "--child"),
         "settings": {"quick": args.quick, "threads": args.threads, "repeat": plan.repeat,
                      "passes": getattr(args, "passes", None) or 1,
+                     "rounds": getattr(args, "passes", None) or 1, "schedule": "interleaved",
                      "min_sample_s": plan.min_sample_s, "budget_s": plan.budget_s,
                      "seed": args.seed, "workloads": args.workloads or list(workload_names()),
                      "sizes": args.sizes, "dtypes": args.dtypes},
@@ -127,27 +128,22 @@ def run_child(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if missing:
         print("not found: " + describe_missing(missing), file=sys.stderr)
     plan = quick_plan(args.repeat) if args.quick else full_plan(args.repeat)
-    passes = args.passes = getattr(args, "passes", None) or (1 if args.quick else 2)
+    rounds = args.passes = getattr(args, "passes", None) or (3 if args.quick else 5)
     cases = plan_cases([get_workload(n) for n in names], args.quick, args.sizes, args.dtypes)
     comp_fw, comp_wl = compile_plan(args, names, available)
-    total = len(cases) * len(available) * passes + count_steps(comp_fw, comp_wl) + (not args.no_stream)
+    total = (len(cases) * (len(available) + rounds) + count_steps(comp_fw, comp_wl)
+             + (not args.no_stream))
     progress = Progress(total)
     triad = TriadResult(None, None, "not measured (--no-stream)")
     if not args.no_stream:
         progress.step("STREAM triad (memory bandwidth)")
         triad = measure_triad(args.threads, os.environ)
-    # each pass runs every workload's cells in a fresh worker per framework, frameworks in
-    # alternating order, with the pass's share of the samples: the frameworks of one
-    # workload are timed within a minute or two of each other (this VM's speed drifts by
-    # up to 2x over minutes), and a cell timed while the machine was busy gets a second chance
-    per_pass = dataclasses.replace(plan, repeat=max(3, -(-plan.repeat // passes)),
-                                   budget_s=plan.budget_s / passes)
-    cells = best_of_passes([
-        [cell for group in by_workload(cases)
-         for fw in (available if k % 2 == 0 else available[::-1])
-         for cell in run_column(fw, group, per_pass, args.threads, triad.gbps, args.seed,
-                                os.environ, progress.step)]
-        for k in range(passes)])
+    # one worker process per framework for the whole run; each row's samples are taken in
+    # rounds that visit every framework in turn, so the drift of this VM's speed (up to 2x
+    # over minutes) lands on all frameworks of a row alike
+    cells = run_interleaved(cases, available, plan, Schedule(rounds=rounds), progress.step,
+                            lambda fw: Worker(fw, args.threads, os.environ), triad.gbps,
+                            args.seed)
     compile_doc = measure_compile(comp_fw, comp_wl, os.environ, progress.step) \
         if comp_wl else {"imports": [], "rows": []}
     progress.done()

@@ -86,9 +86,10 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                    help="threads for every framework (default: number of cores, %(default)s)")
     p.add_argument("--repeat", type=positive_int,
                    help="timed samples per cell (default 15, quick 5)")
-    p.add_argument("--passes", type=positive_int,
-                   help="worker processes per framework column, run in alternating framework "
-                        "order; each cell keeps its fastest pass (default 2, quick 1)")
+    p.add_argument("--passes", type=positive_int, metavar="ROUNDS",
+                   help="timing rounds per row: each framework's samples are split into this "
+                        "many blocks, taken in turn with the other frameworks' blocks so that "
+                        "the machine's drift hits a row's frameworks alike (default 5, quick 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--json", metavar="FILE", help="write the full results as JSON")
     p.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")

@@ -187,10 +187,16 @@ def header_lines(doc: Mapping[str, Any]) -> list[str]:
                      "processes compete for the CPU, so timings are noisy")
     if fw["missing"]:
         lines.append("not found: " + describe_missing(fw["missing"]))
-    passes = doc["settings"].get("passes", 1)
-    best = f" (fastest of {passes} passes, fresh processes in alternating order)" if passes > 1 else ""
-    lines.append(f"cells: median per call ±half-IQR{best}, then speed-up over numpy (>1 = faster); "
-                 "floor = bytes moved / bandwidth")
+    s = doc["settings"]
+    if s.get("schedule") == "interleaved":
+        how = (f" over all samples of {s.get('rounds', 1)} interleaved rounds (each round takes "
+               "a block of samples from every framework of the row in turn)")
+    elif s.get("passes", 1) > 1:
+        how = f" (fastest of {s['passes']} passes, fresh processes in alternating order)"
+    else:
+        how = ""
+    lines.append(f"cells: median per call ±half-IQR{how}, then speed-up over numpy "
+                 "(>1 = faster); floor = bytes moved / bandwidth")
     return lines
 
 

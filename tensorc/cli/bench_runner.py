@@ -3,12 +3,14 @@
 A result is checked against the numpy reference (computed in float64) before any timing;
 a wrong result is recorded as ``WRONG`` and never timed. A builder or call that raises is
 recorded as ``error`` with its message; a framework without a builder for a workload is
-``n/a``.
+``n/a``. :func:`prepare_cell` does the building and checking (and calibrates the timing
+loop); the ``tensorc bench`` command does that in one worker process per framework and
+takes the samples in interleaved rounds (:mod:`tensorc.cli.bench_worker`); :func:`run_suite`
+does everything in this process, one cell after the other (tests, quick checks).
 """
 from __future__ import annotations
 
 import dataclasses
-
 import gc
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -16,7 +18,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from benchmarks.spec import Workload, tolerance
-from tensorc.cli.bench_timing import Timing, TimingPlan, time_callable
+from tensorc.cli.bench_timing import (Calibration, Timing, TimingPlan, calibrate, sample_block,
+                                      timing_of)
 
 #: Below this many bytes a workload runs from cache, and a DRAM floor means nothing.
 FLOOR_MIN_BYTES = 16 * 2**20
@@ -32,7 +35,11 @@ class Case:
 
 @dataclass(frozen=True)
 class Cell:
-    """One measurement: ``status`` is ``ok``, ``WRONG``, ``error`` or ``n/a``."""
+    """One measurement: ``status`` is ``ok``, ``WRONG``, ``error`` or ``n/a``.
+
+    ``round_medians_s`` holds the median of each round's block of samples when the samples
+    were taken in interleaved rounds (empty otherwise): their spread is the drift of the
+    machine during the row, which the cell's median is robust to."""
     workload: str
     title: str
     size: int
@@ -42,6 +49,7 @@ class Cell:
     timing: Timing | None = None
     detail: str = ""
     floor_s: float | None = None
+    round_medians_s: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """A flat dict for JSON (timing fields inlined, ``None`` when not timed)."""
@@ -49,7 +57,9 @@ class Cell:
             ("median_s", "min_s", "max_s", "q1_s", "q3_s", "samples", "number"))
         return {"workload": self.workload, "title": self.title, "size": self.size,
                 "dtype": self.dtype, "framework": self.framework, "status": self.status,
-                "detail": self.detail, "floor_s": self.floor_s, **timing}
+                "detail": self.detail, "floor_s": self.floor_s, **timing,
+                "rounds": len(self.round_medians_s) or None,
+                "round_medians_s": list(self.round_medians_s)}
 
 
 def plan_cases(workloads: Sequence[Workload], quick: bool, sizes: Sequence[int] | None,
@@ -106,48 +116,81 @@ def first_line(exc: BaseException) -> str:
     return text[:160]
 
 
-def run_cell(case: Case, framework: str, inputs: dict[str, np.ndarray], expected: Any,
-             plan: TimingPlan, floor_s: float | None) -> Cell:
-    """Build, check and time one framework on one case."""
+@dataclass(frozen=True)
+class Prepared:
+    """A cell built and checked: ``cell`` is final when it is not ``ok`` (``n/a``, ``error``,
+    ``WRONG``); otherwise ``run`` is the callable to time, calibrated as ``calibration``."""
+    cell: Cell
+    run: Callable[[], Any] | None = None
+    calibration: Calibration | None = None
+
+
+def case_data(case: Case, seed: int) -> tuple[dict[str, np.ndarray], Any]:
+    """The case's inputs (from ``seed``: every process makes the same) and the float64
+    reference result."""
+    inputs = case.workload.make_inputs(case.size, case.dtype, np.random.default_rng(seed))
+    return inputs, case.workload.reference(upcast(inputs))
+
+
+def prepare_cell(case: Case, framework: str, inputs: dict[str, np.ndarray], expected: Any,
+                 plan: TimingPlan, floor_s: float | None) -> Prepared:
+    """Build one framework on one case, check its result, and calibrate its timing loop."""
     w = case.workload
     base = dict(workload=w.name, title=w.title, size=case.size, dtype=case.dtype,
                 framework=framework, floor_s=floor_s)
     builder = w.builder(framework)
     if builder is None:
-        return Cell(status="n/a", **base)
+        return Prepared(Cell(status="n/a", **base))
     try:
         built = builder(inputs)
         got = built.result(built.run())
     except Exception as exc:  # a framework failing is a result, not a crash
-        return Cell(status="error", detail=first_line(exc), **base)
+        return Prepared(Cell(status="error", detail=first_line(exc), **base))
     mismatch = check_result(got, expected, case.dtype)
     if mismatch:
-        return Cell(status="WRONG", detail=mismatch, **base)
+        return Prepared(Cell(status="WRONG", detail=mismatch, **base))
     try:
-        timing = time_callable(built.run, plan)
+        calibration = calibrate(built.run, plan)
     except Exception as exc:
-        return Cell(status="error", detail=first_line(exc), **base)
-    return Cell(status="ok", timing=timing, **base)
+        return Prepared(Cell(status="error", detail=first_line(exc), **base))
+    return Prepared(Cell(status="ok", **base), built.run, calibration)
+
+
+def run_cell(case: Case, framework: str, inputs: dict[str, np.ndarray], expected: Any,
+             plan: TimingPlan, floor_s: float | None) -> Cell:
+    """Build, check and time one framework on one case (all samples in one block)."""
+    prep = prepare_cell(case, framework, inputs, expected, plan, floor_s)
+    if prep.run is None or prep.calibration is None:
+        return prep.cell
+    try:
+        times = sample_block(prep.run, prep.calibration.number, prep.calibration.samples)
+    except Exception as exc:
+        return dataclasses.replace(prep.cell, status="error", detail=first_line(exc))
+    return dataclasses.replace(prep.cell, timing=timing_of(times, prep.calibration.number))
 
 
 def run_suite(cases: Iterable[Case], frameworks: Sequence[str], plan: TimingPlan,
               step: Callable[[str], None], bandwidth_gbps: float | None = None,
               seed: int = 0, report: Callable[[Cell], None] | None = None) -> list[Cell]:
-    """Run every case on every framework; ``step(label)`` is called before each cell and
-    ``report(cell)`` after it."""
+    """Run every case on every framework in this process, one cell after the other;
+    ``step(label)`` is called before each cell and ``report(cell)`` after it."""
     cells: list[Cell] = []
     for case in cases:
-        rng = np.random.default_rng(seed)
-        inputs = case.workload.make_inputs(case.size, case.dtype, rng)
-        expected = case.workload.reference(upcast(inputs))
+        inputs, expected = case_data(case, seed)
         floor_s = floor_seconds(case, bandwidth_gbps)
         for fw in frameworks:
-            step(f"{case.workload.name} {fmt_size(case.size)} {short_dtype(case.dtype)} · {fw}")
+            step(cell_label(case, fw))
             cells.append(run_cell(case, fw, inputs, expected, plan, floor_s))
             if report is not None:
                 report(cells[-1])
             gc.collect()
     return cells
+
+
+def cell_label(case: Case, framework: str = "") -> str:
+    """``'add 1e3 f64 · numpy'``: a case (and framework) for progress lines."""
+    label = f"{case.workload.name} {fmt_size(case.size)} {short_dtype(case.dtype)}"
+    return f"{label} · {framework}" if framework else label
 
 
 def fmt_size(size: int) -> str:
@@ -160,50 +203,3 @@ def fmt_size(size: int) -> str:
 def short_dtype(dtype: str) -> str:
     """``float64 → 'f64'``."""
     return dtype.replace("float", "f").replace("int", "i")
-
-
-def by_workload(cases: Sequence[Case]) -> list[list[Case]]:
-    """``cases`` cut into runs of the same workload, in order.
-
-    >>> from benchmarks import get_workload
-    >>> add, sq = get_workload("add"), get_workload("sumsq")
-    >>> [[c.size for c in g] for g in by_workload(
-    ...     [Case(add, 1, "float64"), Case(add, 2, "float64"), Case(sq, 3, "float64")])]
-    [[1, 2], [3]]
-    """
-    groups: list[list[Case]] = []
-    for c in cases:
-        if groups and groups[-1][0].workload.name == c.workload.name:
-            groups[-1].append(c)
-        else:
-            groups.append([c])
-    return groups
-
-
-def best_of_passes(passes: Sequence[Sequence[Cell]]) -> list[Cell]:
-    """One cell per (workload, size, dtype, framework) from several passes: a failed or
-    WRONG pass wins (it must be seen), else the pass with the lowest median (noise from
-    other processes only ever adds time), with the samples of all passes counted.
-
-    >>> from tensorc.cli.bench_timing import Timing
-    >>> t = lambda m: Timing(m, m, m, m, m, 5, 1)
-    >>> mk = lambda m: Cell("w", "w", 10, "float64", "numpy", "ok", t(m))
-    >>> [c.timing.median_s for c in best_of_passes([[mk(2.0)], [mk(1.5)]])]
-    [1.5]
-    """
-    merged: dict[tuple, Cell] = {}
-    for cells in passes:
-        for c in cells:
-            key = (c.workload, c.size, c.dtype, c.framework)
-            old = merged.get(key)
-            if old is None or old.status not in ("ok",):
-                merged.setdefault(key, c)
-                continue
-            if c.status != "ok":
-                merged[key] = c
-            elif c.timing is not None and old.timing is not None:
-                best = c if c.timing.median_s < old.timing.median_s else old
-                samples = old.timing.samples + c.timing.samples
-                merged[key] = dataclasses.replace(
-                    best, timing=dataclasses.replace(best.timing, samples=samples))
-    return list(merged.values())

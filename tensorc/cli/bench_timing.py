@@ -68,9 +68,24 @@ def _loop(fn: Callable[[], Any], number: int) -> float:
     return time.perf_counter() - start
 
 
-def _calibrate(fn: Callable[[], Any], plan: TimingPlan) -> tuple[int, float]:
-    """Warm up, then find a loop count whose sample lasts ``min_sample_s``; returns
-    ``(number, seconds per call)``."""
+@dataclass(frozen=True)
+class Calibration:
+    """What :func:`calibrate` found: ``number`` calls per sample, ``samples`` to take in all
+    (the plan's ``repeat``, fewer for a slow callable), and the seconds per call."""
+    number: int
+    samples: int
+    per_call_s: float
+
+
+def calibrate(fn: Callable[[], Any], plan: TimingPlan) -> Calibration:
+    """Warm up, then find a loop count whose sample lasts ``min_sample_s`` and how many
+    samples the budget affords (never fewer than 3).
+
+    >>> c = calibrate(lambda: None, TimingPlan(repeat=4, min_sample_s=1e-4, warmup_s=1e-4,
+    ...                                        budget_s=0.5))
+    >>> c.samples, c.number > 1
+    (4, True)
+    """
     spent, calls = 0.0, 0
     while calls < 2 or spent < plan.warmup_s:
         spent += _loop(fn, 1)
@@ -83,7 +98,33 @@ def _calibrate(fn: Callable[[], Any], plan: TimingPlan) -> tuple[int, float]:
         number *= 2 if number * per_call * 10 > plan.min_sample_s else 10
     if number > 1:
         per_call = _loop(fn, number) / number
-    return number, per_call
+    affordable = int(plan.budget_s / max(per_call * number, 1e-9))
+    return Calibration(number=number, samples=max(3, min(plan.repeat, affordable)),
+                       per_call_s=per_call)
+
+
+def sample_block(fn: Callable[[], Any], number: int, count: int,
+                 rewarm_s: float = 0.0) -> list[float]:
+    """``count`` samples (seconds per call, each the mean of ``number`` calls) with garbage
+    collection off; first, untimed calls for up to ``rewarm_s`` (skipped when one call takes
+    longer) bring back the caches another process may have evicted.
+
+    >>> len(sample_block(lambda: None, number=10, count=3, rewarm_s=1e-4))
+    3
+    """
+    if count <= 0:
+        return []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if rewarm_s > 0:
+            first = _loop(fn, 1)
+            if first < rewarm_s:
+                _loop(fn, min(number, int(rewarm_s / max(first, 1e-9))))
+        return [_loop(fn, number) / number for _ in range(count)]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def quartiles(values: list[float]) -> tuple[float, float]:
@@ -94,18 +135,38 @@ def quartiles(values: list[float]) -> tuple[float, float]:
     return q[0], q[2]
 
 
-def time_callable(fn: Callable[[], Any], plan: TimingPlan) -> Timing:
-    """Time ``fn`` according to ``plan`` and return per-call statistics."""
-    number, per_call = _calibrate(fn, plan)
-    affordable = int(plan.budget_s / max(per_call * number, 1e-9))
-    samples = max(3, min(plan.repeat, affordable))
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        times = [_loop(fn, number) / number for _ in range(samples)]
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+def timing_of(times: list[float], number: int) -> Timing:
+    """Statistics of per-call sample times (at least one).
+
+    >>> timing_of([3.0, 1.0, 2.0], 1).median_s
+    2.0
+    """
     q1, q3 = quartiles(sorted(times))
     return Timing(median_s=statistics.median(times), min_s=min(times), max_s=max(times),
-                  q1_s=q1, q3_s=q3, samples=samples, number=number)
+                  q1_s=q1, q3_s=q3, samples=len(times), number=number)
+
+
+def spread_over_rounds(samples: int, rounds: int) -> list[int]:
+    """How many of ``samples`` each of ``rounds`` takes, spread evenly over the rounds (a
+    framework with fewer samples than rounds skips some rounds, not the last ones).
+
+    >>> spread_over_rounds(15, 5), spread_over_rounds(3, 5), spread_over_rounds(7, 3)
+    ([3, 3, 3, 3, 3], [1, 0, 1, 0, 1], [3, 2, 2])
+    """
+    counts = [0] * rounds
+    if samples <= 0 or rounds <= 0:
+        return counts
+    if samples >= rounds:
+        for r in range(rounds):
+            counts[r] = samples // rounds + (r < samples % rounds)
+        return counts
+    for i in range(samples):
+        counts[round(i * (rounds - 1) / max(samples - 1, 1))] += 1
+    return counts
+
+
+def time_callable(fn: Callable[[], Any], plan: TimingPlan) -> Timing:
+    """Time ``fn`` according to ``plan`` (all samples in one block) and return per-call
+    statistics."""
+    cal = calibrate(fn, plan)
+    return timing_of(sample_block(fn, cal.number, cal.samples), cal.number)
