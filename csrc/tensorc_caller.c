@@ -57,6 +57,7 @@ typedef struct tc_cstep {
     PyObject *cache;       /* SEGMENT: recycled outputs; MATMUL: its two recycled outputs */
     int32_t a, b, out;     /* MATMUL: out = a @ b; VIEW: out = view of a */
     int32_t type_num;      /* MATMUL: dtype of a, b and out */
+    int32_t gemm;          /* MATMUL: tc_gemm may take it (else always numpy's matmul) */
     int32_t ndim;          /* VIEW: rank of a */
     PyArray_Dims perm;     /* VIEW: transpose axes (len 0: none) */
     npy_intp axes[TC_MAX_NDIM];
@@ -129,8 +130,28 @@ static int tc_step_segment(const tc_cstep *st, PyObject *storage) {
     return err;
 }
 
-/* storage[out] = storage[a] @ storage[b] into a recycled buffer (numpy's matmul: BLAS,
- * which releases the GIL itself).  Anything unexpected: nonzero (the Python path). */
+/* out = a @ b by tc_gemm (tensorc_gemm.c) without the GIL: 0 done, 1 not taken.  Only
+ * 2-d float32/float64 products whose shapes tc_gemm_fits accepts; out is C-contiguous. */
+static int tc_matmul_gemm(PyArrayObject *x, PyArrayObject *y, PyArrayObject *out, int type_num) {
+    if (PyArray_NDIM(x) != 2 || PyArray_NDIM(y) != 2 ||
+        (type_num != NPY_FLOAT64 && type_num != NPY_FLOAT32))
+        return 1;
+    const npy_intp *xs = PyArray_STRIDES(x), *ys = PyArray_STRIDES(y), *os = PyArray_STRIDES(out);
+    npy_intp m = PyArray_DIM(x, 0), k = PyArray_DIM(x, 1), n = PyArray_DIM(y, 1);
+    if (PyArray_DIM(y, 0) != k || PyArray_DIM(out, 0) != m || PyArray_DIM(out, 1) != n ||
+        !tc_gemm_fits(m, n, k))
+        return 1;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = tc_gemm(type_num == NPY_FLOAT32, m, n, k, PyArray_BYTES(x), xs[0], xs[1],
+                  PyArray_BYTES(y), ys[0], ys[1], PyArray_BYTES(out), os[0], os[1]);
+    Py_END_ALLOW_THREADS
+    return err;
+}
+
+/* storage[out] = storage[a] @ storage[b] into a recycled buffer: tc_gemm for the shapes it
+ * takes (when the step allows it), else numpy's matmul (BLAS, which releases the GIL
+ * itself).  Anything unexpected: nonzero (the Python path). */
 static int tc_step_matmul(const tc_caller *c, const tc_cstep *st, PyObject *storage) {
     PyObject *a = PyList_GET_ITEM(storage, st->a), *b = PyList_GET_ITEM(storage, st->b);
     if (Py_TYPE(a) != &PyArray_Type || Py_TYPE(b) != &PyArray_Type) return 1;
@@ -146,6 +167,10 @@ static int tc_step_matmul(const tc_caller *c, const tc_cstep *st, PyObject *stor
     if (nd == 0) return 1;
     PyObject *out = tc_recycled(st->cache, 0, nd, dims, st->type_num);
     if (out == NULL) return 1;
+    if (st->gemm && tc_matmul_gemm(x, y, (PyArrayObject *)out, st->type_num) == 0) {
+        PyList_SetItem(storage, st->out, out); /* steals */
+        return 0;
+    }
     PyObject *argv[3] = {a, b, out};
     PyObject *res = PyObject_Vectorcall(c->matmul, argv, 2, c->out_kw);
     if (res == NULL) {
@@ -282,7 +307,7 @@ static int tc_parse_step(tc_cstep *st, PyObject *d, Py_ssize_t nstore) {
         Py_INCREF(st->cache);
         return 1;
     }
-    if (n != 6) return 0;
+    if (n != (st->kind == TC_STEP_MATMUL ? 7 : 6)) return 0;
     const int nints = st->kind == TC_STEP_MATMUL ? 4 : 3; /* then the pool, or perm + index */
     int32_t v[4];
     PyObject *ints = PyTuple_GetSlice(d, 1, 1 + nints);
@@ -295,6 +320,7 @@ static int tc_parse_step(tc_cstep *st, PyObject *d, Py_ssize_t nstore) {
         st->b = v[1], st->out = v[2], st->type_num = v[3];
         PyObject *pool = PyTuple_GET_ITEM(d, 5);
         if (st->out >= nstore || !PyList_Check(pool) || PyList_GET_SIZE(pool) != 2) return 0;
+        st->gemm = PyObject_IsTrue(PyTuple_GET_ITEM(d, 6)) == 1;
         st->cache = pool;
         Py_INCREF(pool);
         return 1;

@@ -183,6 +183,7 @@ int tc_call(tc_program *prog, uintptr_t seq, int32_t n, const tc_slot_spec *spec
 }
 
 #include "tensorc_segment.c" /* tc_run_segment */
+#include "tensorc_gemm.c"    /* tc_gemm: small and mid-size products on the pool */
 #include "tensorc_caller.c"  /* tc_make_caller, tc_run_segment_locked, tc_lock_* */
 
 void *tc_dlopen(const char *path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }

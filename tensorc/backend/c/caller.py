@@ -55,9 +55,18 @@ def segment_step(seg: Any) -> tuple:
     return (SEGMENT, int(ffi.cast("uintptr_t", c_prog)), int(ffi.cast("uintptr_t", c_seg)), seg.cache)
 
 
-def matmul_step(a: int, b: int, out: int, dtype: Any) -> tuple:
-    """``out = a @ b`` (1-D or 2-D operands of ``dtype``) into two recycled buffers."""
-    return (MATMUL, a, b, out, np.dtype(dtype).num, [None, None])
+def matmul_step(a: int, b: int, out: int, dtype: Any, own_gemm: bool = True) -> tuple:
+    """``out = a @ b`` (1-D or 2-D operands of ``dtype``) into two recycled buffers.
+
+    2-d float32/float64 products of 2 to 256 rows run on tensorc's own gemm
+    (``csrc/tensorc_gemm.c``: AVX2/FMA blocks, columns split over tensorc's thread pool)
+    when the CPU has AVX2 and FMA and ``own_gemm`` is true; everything else (and those,
+    with ``own_gemm=False``) runs numpy's matmul.
+
+    >>> matmul_step(0, 1, 2, "float64")
+    (1, 0, 1, 2, 12, [None, None], True)
+    """
+    return (MATMUL, a, b, out, np.dtype(dtype).num, [None, None], bool(own_gemm))
 
 
 def view_step(src: int, out: int, ndim: int, axes: Sequence[int], index: tuple) -> tuple:
