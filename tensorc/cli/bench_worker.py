@@ -47,13 +47,14 @@ DEFAULT_CATALOG = "benchmarks:get_workload"
 
 @dataclass(frozen=True)
 class Schedule:
-    """How a row is timed: ``rounds`` blocks per framework; ``settle_s`` of sleep before a
-    block of a different framework (the last one's idle thread pools stop spinning);
+    """How a row is timed: ``rounds`` blocks per framework; before a block of a different
+    framework, a wait of up to ``settle_s`` until the last one's idle threads stop spinning
+    (OpenBLAS spins for up to ~0.1 s after a call, OpenMP for ~10 ms);
     ``rewarm_s`` of untimed calls before each block (caches); deadlines for a worker's
     start-up (its framework's import), its answer to ``build`` and to ``sample``
     (``sample_s`` plus ``slack`` times the block's expected duration)."""
     rounds: int = 5
-    settle_s: float = 0.02
+    settle_s: float = 0.2
     rewarm_s: float = 0.002
     start_s: float = 300.0
     build_s: float = 600.0
@@ -100,6 +101,32 @@ class Worker:
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self._send({"framework": framework, "threads": threads, "catalog": catalog})
+
+    def cpu_ns(self) -> int | None:
+        """CPU time used so far by all threads of the worker (Linux), ``None`` if unknown."""
+        total = 0
+        try:
+            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{task}/schedstat", "rb") as fh:
+                    total += int(fh.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return total
+
+    def settle(self, limit_s: float, quiet_s: float = 0.005) -> float:
+        """Wait until the worker's threads have used under 2% of a core for ``quiet_s``
+        (at most ``limit_s``, or ``quiet_s`` where CPU times cannot be read); the seconds
+        waited."""
+        start = time.perf_counter()
+        last = self.cpu_ns()
+        while True:
+            time.sleep(quiet_s)
+            now = self.cpu_ns()
+            waited = time.perf_counter() - start
+            if now is None or last is None or now - last < 0.02 * quiet_s * 1e9 \
+                    or waited >= limit_s:
+                return waited
+            last = now
 
     def ready(self, timeout: float) -> None:
         """Wait until the worker has imported its framework (:class:`WorkerFailed` if not)."""
@@ -250,7 +277,7 @@ def run_case(case: Case, frameworks: Sequence[str], plan: TimingPlan, schedule: 
             continue
         timed[fw] = Timed(cell, event["number"], event["per_call_s"],
                           spread_over_rounds(event["samples"], schedule.rounds))
-    last = ""
+    last: Worker | None = None
     for r in range(schedule.rounds):
         step(f"{cell_label(case)} · round {r + 1}/{schedule.rounds}")
         order = [*frameworks[r % len(frameworks):], *frameworks[:r % len(frameworks)]]
@@ -259,9 +286,9 @@ def run_case(case: Case, frameworks: Sequence[str], plan: TimingPlan, schedule: 
             worker = workers[fw]
             if t is None or worker is None or t.counts[r] == 0:
                 continue
-            if last and last != fw:
-                time.sleep(schedule.settle_s)
-            last = fw
+            if last is not None and last is not worker and last.proc.poll() is None:
+                last.settle(schedule.settle_s)
+            last = worker
             expected = t.number * t.per_call_s * t.counts[r]
             try:
                 event = worker.ask({"cmd": "sample", "count": t.counts[r],
