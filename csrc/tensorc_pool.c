@@ -10,22 +10,36 @@
  * worker that wakes up late can never run a chunk of a newer job.  The caller
  * claims chunks too and afterwards waits only for chunks that workers have
  * claimed: on a loaded machine a worker that is not scheduled simply gets no
- * work (no barrier, unlike an OpenMP team).  Workers spin briefly, then sleep
- * on a condition variable.  One job at a time: a second concurrent caller (an
- * other Python thread) gets 1 back and runs its loop serially.
+ * work (no barrier, unlike an OpenMP team).  One job at a time: a second
+ * concurrent caller (an other Python thread) gets 1 back and runs its loop
+ * serially.
+ *
+ * Behaviour on a busy machine (another process wants the CPUs too):
+ *   - the caller spins for a worker's unfinished chunk only about as long as a
+ *     chunk takes (it times its own), then sleeps until the worker signals: a
+ *     worker that was descheduled in the middle of a chunk gets the CPU the
+ *     caller would have burnt (both threads may share one CPU);
+ *   - workers spin for a new job for a bounded time, then sleep;
+ *   - chunk sizes shrink towards the end of a job (big chunks first), so the
+ *     chunk a worker still holds when the caller runs out of work is short.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TC_POOL_MAX 256
-#define TC_POOL_SPIN 20000
+/* Spinning before sleeping, in ns: a worker waits this long for the next job, and the
+ * caller for the workers' last chunks twice as long as its own slowest chunk of the job,
+ * bounded below and above. */
+#define TC_POOL_SPIN_NS 100000
+#define TC_POOL_WAIT_MIN_NS 20000
+#define TC_POOL_WAIT_MAX_NS 500000
 /* Work units (elements x per-element cost, see body_cost in render/common.py) per chunk,
  * at least: ~0.1-0.2 ms of one core.  A loop of less than two chunks runs serially: waking
- * a thread and sharing cache lines costs more than it saves, and on a loaded machine a
- * worker that gets descheduled in the middle of a chunk makes the caller wait. */
+ * a thread and sharing cache lines costs more than it saves. */
 static _Atomic int64_t tc_pool_grain = 262144;
 
 typedef struct tc_pool {
@@ -33,16 +47,19 @@ typedef struct tc_pool {
     _Atomic int64_t done;       /* chunks of the current job finished by workers */
     _Atomic uint32_t gen;       /* bumped for each job */
     _Atomic int sleepers;
+    _Atomic int caller_asleep;  /* the caller waits on done_cv for the workers' chunks */
     tc_chunk_fn fn;
     void *ctx;
     tc_intp n, nchunks;
     int nthreads;               /* including the caller; 1 = no pool */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;          /* workers sleep here between jobs */
+    pthread_cond_t done_cv;     /* the caller sleeps here (with mu) for the workers */
     pthread_mutex_t submit;
 } tc_pool;
 
 static tc_pool tc_the_pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+                              .done_cv = PTHREAD_COND_INITIALIZER,
                               .submit = PTHREAD_MUTEX_INITIALIZER};
 static pthread_once_t tc_pool_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t tc_pool_njobs = 0; /* loops run on the pool (tests, profiling) */
@@ -55,8 +72,24 @@ static inline void tc_cpu_relax(void) {
 #endif
 }
 
-/* Run chunks of job g until none is left; returns how many this thread ran. */
-static int64_t tc_pool_work(tc_pool *p, uint32_t g) {
+static inline int64_t tc_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Start of chunk k of n iterations in nchunks chunks (k = nchunks gives n).  The first
+ * half of the chunks cover 3/4 of the iterations, the second half the last quarter:
+ * the chunks still running when the caller runs out of work are short. */
+static inline tc_intp tc_chunk_start(tc_intp n, tc_intp nchunks, tc_intp k) {
+    const tc_intp big = nchunks / 2, head = big ? n - n / 4 : 0;
+    if (k <= big) return big ? head * k / big : 0;
+    return head + (n - head) * (k - big) / (nchunks - big);
+}
+
+/* Run chunks of job g until none is left; returns how many this thread ran and, in
+ * *slowest, the longest one (ns) when slowest is not NULL. */
+static int64_t tc_pool_work(tc_pool *p, uint32_t g, int64_t *slowest) {
     int64_t ran = 0;
     for (;;) {
         uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
@@ -67,34 +100,84 @@ static int64_t tc_pool_work(tc_pool *p, uint32_t g) {
         /* chunk (c & 0xffffffff) of job g is ours; the job cannot end before we finish it */
         tc_intp k = (tc_intp)(c & 0xffffffffu);
         if (k >= p->nchunks) break;
-        tc_intp lo = p->n * k / p->nchunks, hi = p->n * (k + 1) / p->nchunks;
-        p->fn(p->ctx, lo, hi);
+        tc_intp lo = tc_chunk_start(p->n, p->nchunks, k);
+        tc_intp hi = tc_chunk_start(p->n, p->nchunks, k + 1);
+        if (lo < hi && slowest) {  /* (a short job can have empty chunks) */
+            const int64_t t0 = tc_now_ns();
+            p->fn(p->ctx, lo, hi);
+            const int64_t dt = tc_now_ns() - t0;
+            if (dt > *slowest) *slowest = dt;
+        } else if (lo < hi) {
+            p->fn(p->ctx, lo, hi);
+        }
         ran++;
     }
     return ran;
+}
+
+/* Wait (spin a while, then sleep) until gen differs from seen; returns the new gen. */
+static uint32_t tc_pool_next_job(tc_pool *p, uint32_t seen) {
+    uint32_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
+    int64_t until = 0;
+    for (unsigned spin = 0; g == seen; spin++) {
+        if ((spin & 63) == 0) {
+            int64_t now = tc_now_ns();
+            if (!until) until = now + TC_POOL_SPIN_NS;
+            else if (now > until) break;
+        }
+        tc_cpu_relax();
+        g = atomic_load_explicit(&p->gen, memory_order_acquire);
+    }
+    if (g == seen) {
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add(&p->sleepers, 1);
+        while ((g = atomic_load(&p->gen)) == seen) pthread_cond_wait(&p->cv, &p->mu);
+        atomic_fetch_sub(&p->sleepers, 1);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return g;
 }
 
 static void *tc_pool_worker(void *arg) {
     tc_pool *p = (tc_pool *)arg;
     uint32_t seen = atomic_load(&p->gen);
     for (;;) {
-        uint32_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        for (int spin = 0; g == seen && spin < TC_POOL_SPIN; spin++) {
-            tc_cpu_relax();
-            g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        }
-        if (g == seen) {
+        uint32_t g = tc_pool_next_job(p, seen);
+        seen = g;
+        int64_t ran = tc_pool_work(p, g, NULL);
+        if (!ran) continue;
+        atomic_fetch_add(&p->done, ran); /* seq_cst: ordered before reading caller_asleep */
+        if (atomic_load(&p->caller_asleep)) {
             pthread_mutex_lock(&p->mu);
-            atomic_fetch_add(&p->sleepers, 1);
-            while ((g = atomic_load(&p->gen)) == seen) pthread_cond_wait(&p->cv, &p->mu);
-            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_cond_broadcast(&p->done_cv);
             pthread_mutex_unlock(&p->mu);
         }
-        seen = g;
-        int64_t ran = tc_pool_work(p, g);
-        if (ran) atomic_fetch_add_explicit(&p->done, ran, memory_order_acq_rel);
     }
     return NULL;
+}
+
+/* The caller's wait for the chunks workers claimed: spin about as long as a chunk takes
+ * (a running worker finishes within that), then sleep until a worker signals. */
+static void tc_pool_wait(tc_pool *p, int64_t mine, int64_t slowest) {
+    int64_t budget = 2 * slowest;
+    if (budget < TC_POOL_WAIT_MIN_NS) budget = TC_POOL_WAIT_MIN_NS;
+    if (budget > TC_POOL_WAIT_MAX_NS) budget = TC_POOL_WAIT_MAX_NS;
+    int64_t until = 0;
+    for (unsigned spin = 0; atomic_load_explicit(&p->done, memory_order_acquire) + mine < p->nchunks;
+         spin++) {
+        if ((spin & 63) == 0) {
+            int64_t now = tc_now_ns();
+            if (!until) until = now + budget;
+            else if (now > until) break;
+        }
+        tc_cpu_relax();
+    }
+    if (atomic_load_explicit(&p->done, memory_order_acquire) + mine >= p->nchunks) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->caller_asleep, 1); /* seq_cst: ordered before reading done */
+    while (atomic_load(&p->done) + mine < p->nchunks) pthread_cond_wait(&p->done_cv, &p->mu);
+    atomic_store(&p->caller_asleep, 0);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static int tc_pool_requested = 0; /* 0: one thread per usable CPU */
@@ -121,7 +204,9 @@ static void tc_pool_after_fork(void) {
     pthread_mutex_init(&tc_the_pool.mu, NULL);
     pthread_mutex_init(&tc_the_pool.submit, NULL);
     pthread_cond_init(&tc_the_pool.cv, NULL);
+    pthread_cond_init(&tc_the_pool.done_cv, NULL);
     atomic_store(&tc_the_pool.sleepers, 0);
+    atomic_store(&tc_the_pool.caller_asleep, 0);
     tc_the_pool.nthreads = 0;
 }
 
@@ -168,14 +253,15 @@ int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work) {
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint32_t g = atomic_load(&p->gen) + 1;
     atomic_store_explicit(&p->claim, (uint64_t)g << 32, memory_order_release);
-    atomic_store_explicit(&p->gen, g, memory_order_release);
+    atomic_store(&p->gen, g); /* seq_cst: ordered before reading sleepers (see next_job) */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    int64_t mine = tc_pool_work(p, g);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) + mine < nchunks) tc_cpu_relax();
+    int64_t slowest = 0;
+    int64_t mine = tc_pool_work(p, g, &slowest);
+    tc_pool_wait(p, mine, slowest);
     pthread_mutex_unlock(&p->submit);
     atomic_fetch_add_explicit(&tc_pool_njobs, 1, memory_order_relaxed);
     return 0;
