@@ -1,0 +1,156 @@
+"""tensorc's own gemm (csrc/tensorc_gemm.c), reached through the C caller's MATMUL step:
+products of 2..256 rows, float32/float64, any strides, against numpy on both backends;
+which products it takes (it runs on tensorc's pool, so with a grain of 1 every product it
+takes is one pool job, and numpy's matmul is none); gradients; concurrent callers."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import tensorc
+import tensorc.tensor as T
+from tensorc.gradient import verify_grad
+
+from conftest import C_MODE, needs_c
+
+TOL = {"float32": 2e-5, "float64": 1e-12}
+
+
+def dense(dtype: str, mode: object, relu: bool = True) -> tensorc.function:
+    """``relu(x @ W + b)`` (or ``x @ W``) compiled in ``mode``."""
+    x, w, b = T.matrix("x", dtype=dtype), T.matrix("W", dtype=dtype), T.vector("b", dtype=dtype)
+    y = T.maximum(T.dot(x, w) + b, 0) if relu else T.dot(x, w)
+    return tensorc.function([x, w, b], y, mode=mode, on_unused_input="ignore")
+
+
+def check(got: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray, relu: bool = True) -> None:
+    with np.errstate(invalid="ignore"):  # inf * 0 and inf - inf make the reference's nans
+        ref = x.astype(np.float64) @ w.astype(np.float64)
+        ref = np.maximum(ref + b, 0) if relu else ref
+        scale = np.abs(x).astype(np.float64) @ np.abs(w).astype(np.float64) + 1.0
+        err = np.abs(got - ref) / scale
+    assert got.shape == ref.shape and got.dtype == x.dtype
+    assert np.all(err[np.isfinite(ref)] <= TOL[str(x.dtype)] * 4), float(np.nanmax(err))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+
+
+def pool_jobs_of(f: tensorc.function, *args: np.ndarray) -> tuple[np.ndarray, int]:
+    """``f(*args)`` with every loop that asks for the pool sent to it, and the pool jobs
+    the call ran."""
+    from tensorc.backend.c import loader
+    lib = loader.ext_module().lib
+    old = lib.tc_pool_set_grain(1)
+    try:
+        before = lib.tc_pool_jobs()
+        out = f(*args)
+        return out, lib.tc_pool_jobs() - before
+    finally:
+        lib.tc_pool_set_grain(old)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m,k,n", [(2, 1, 1), (3, 7, 13), (5, 300, 25), (16, 784, 50),
+                                   (17, 513, 37), (64, 20, 49), (256, 9, 24), (257, 5, 3),
+                                   (1, 40, 30), (4, 0, 6), (0, 5, 6), (6, 5, 0)])
+def test_dense_matches_numpy(mode, dtype, m, k, n, rng):
+    f = dense(dtype, mode)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = rng.standard_normal((k, n)).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    check(f(x, w, b), x, w, b)
+    check(f(x, w, b), x, w, b)  # recycled output buffers
+
+
+def layouts(a: np.ndarray) -> dict[str, np.ndarray]:
+    """``a`` in strided layouts with the same values."""
+    big = np.zeros((a.shape[0] * 2, a.shape[1] * 3), a.dtype)
+    big[::2, ::3] = a
+    flipped = np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
+    raw = np.zeros(a.size * a.itemsize + 1, np.uint8)[1:]  # not aligned to the item size
+    unaligned = raw.view(a.dtype).reshape(a.shape) if a.size else a
+    unaligned[...] = a
+    return {"c": a, "fortran": np.asfortranarray(a), "every_other": big[::2, ::3],
+            "negative": flipped, "unaligned": unaligned}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("which", ["x", "w"])
+@pytest.mark.parametrize("layout", ["c", "fortran", "every_other", "negative", "unaligned"])
+def test_strided_operands(mode, dtype, which, layout, rng):
+    f = dense(dtype, mode, relu=False)
+    x = rng.standard_normal((19, 300)).astype(dtype)
+    w = rng.standard_normal((300, 29)).astype(dtype)
+    b = np.zeros(29, dtype)
+    args = {"x": x, "w": w}
+    args[which] = layouts(args[which])[layout]
+    np.testing.assert_array_equal(args[which], x if which == "x" else w)
+    check(f(args["x"], args["w"], b), x, w, b, relu=False)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_broadcast_rows_and_special_values(mode, dtype, rng):
+    f = dense(dtype, mode, relu=False)
+    row = rng.standard_normal(33).astype(dtype)
+    x = np.broadcast_to(row, (6, 33))  # stride 0 between rows
+    w = rng.standard_normal((33, 26)).astype(dtype)
+    b = np.zeros(26, dtype)
+    check(f(x, w, b), np.array(x), w, b, relu=False)
+    x = rng.standard_normal((6, 33)).astype(dtype)
+    x[1, 4], x[2, 5], x[3, 0] = np.inf, np.nan, -np.inf
+    w[0, 25] = 0.0  # -inf * 0: nan
+    check(f(x, w, b), x, w, b, relu=False)
+
+
+@needs_c
+@pytest.mark.parametrize("dtype,m,k,n,taken", [
+    ("float64", 16, 784, 50, True), ("float32", 16, 784, 50, True),
+    ("float64", 2, 3, 30, True), ("float32", 256, 4, 30, True),
+    ("float64", 1, 784, 50, False),    # a matrix-vector product: BLAS's gemv
+    ("float64", 257, 4, 30, False),    # past the row range
+    ("float64", 16, 0, 50, False),     # K = 0: zeros from numpy
+    ("int64", 16, 20, 30, False), ("complex128", 16, 20, 30, False)])
+def test_which_products_it_takes(dtype, m, k, n, taken, rng):
+    f = dense(dtype, C_MODE, relu=False)
+    x = (rng.standard_normal((m, k)) * 4).astype(dtype)
+    w = (rng.standard_normal((k, n)) * 4).astype(dtype)
+    b = np.zeros(n, dtype)
+    out, jobs = pool_jobs_of(f, x, w, b)
+    from tensorc.backend.c import loader
+    if taken and loader.ext_module().lib.tc_pool_threads() < 2:
+        pytest.skip("one thread: no pool jobs to count")
+    assert (jobs > 0) == taken
+    if dtype.startswith("float"):
+        check(out, x, w, b, relu=False)
+    else:
+        np.testing.assert_array_equal(out, x @ w)
+
+
+@pytest.mark.parametrize("dtype", ["float64"])
+def test_gradient(mode, dtype, rng):
+    x = rng.standard_normal((5, 7)).astype(dtype)
+    w = rng.standard_normal((7, 4)).astype(dtype)
+    verify_grad(lambda a, c: T.tanh(T.dot(a, c)), [x, w], rng=rng, mode=mode)
+
+
+@needs_c
+def test_concurrent_callers(rng):
+    fs = [dense("float64", C_MODE) for _ in range(2)]
+    data = [(rng.standard_normal((24, 200)), rng.standard_normal((200, 61)),
+             rng.standard_normal(61)) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            for rep in range(30):
+                x, w, b = data[(k + rep) % len(data)]
+                check(fs[k % 2](x, w, b).copy(), x, w, b)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
