@@ -139,7 +139,7 @@ static int tc_matmul_gemm(PyArrayObject *x, PyArrayObject *y, PyArrayObject *out
     const npy_intp *xs = PyArray_STRIDES(x), *ys = PyArray_STRIDES(y), *os = PyArray_STRIDES(out);
     npy_intp m = PyArray_DIM(x, 0), k = PyArray_DIM(x, 1), n = PyArray_DIM(y, 1);
     if (PyArray_DIM(y, 0) != k || PyArray_DIM(out, 0) != m || PyArray_DIM(out, 1) != n ||
-        !tc_gemm_fits(m, n, k))
+        !tc_gemm_fits(type_num == NPY_FLOAT32, m, n, k))
         return 1;
     int err;
     Py_BEGIN_ALLOW_THREADS

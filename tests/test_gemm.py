@@ -51,9 +51,9 @@ def pool_jobs_of(f: tensorc.function, *args: np.ndarray) -> tuple[np.ndarray, in
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("m,k,n", [(2, 1, 1), (3, 7, 13), (5, 300, 25), (16, 784, 50),
-                                   (17, 513, 37), (64, 20, 49), (256, 9, 24), (257, 5, 3),
-                                   (1, 40, 30), (4, 0, 6), (0, 5, 6), (6, 5, 0)])
+@pytest.mark.parametrize("m,k,n", [(2, 1, 50), (3, 7, 13), (5, 300, 25), (16, 784, 50),
+                                   (17, 513, 61), (64, 20, 49), (256, 9, 48), (257, 5, 3),
+                                   (1, 40, 30), (4, 0, 60), (0, 5, 60), (6, 5, 0)])
 def test_dense_matches_numpy(mode, dtype, m, k, n, rng):
     f = dense(dtype, mode)
     x = rng.standard_normal((m, k)).astype(dtype)
@@ -81,8 +81,8 @@ def layouts(a: np.ndarray) -> dict[str, np.ndarray]:
 def test_strided_operands(mode, dtype, which, layout, rng):
     f = dense(dtype, mode, relu=False)
     x = rng.standard_normal((19, 300)).astype(dtype)
-    w = rng.standard_normal((300, 29)).astype(dtype)
-    b = np.zeros(29, dtype)
+    w = rng.standard_normal((300, 53)).astype(dtype)
+    b = np.zeros(53, dtype)
     args = {"x": x, "w": w}
     args[which] = layouts(args[which])[layout]
     np.testing.assert_array_equal(args[which], x if which == "x" else w)
@@ -94,19 +94,21 @@ def test_broadcast_rows_and_special_values(mode, dtype, rng):
     f = dense(dtype, mode, relu=False)
     row = rng.standard_normal(33).astype(dtype)
     x = np.broadcast_to(row, (6, 33))  # stride 0 between rows
-    w = rng.standard_normal((33, 26)).astype(dtype)
-    b = np.zeros(26, dtype)
+    w = rng.standard_normal((33, 50)).astype(dtype)
+    b = np.zeros(50, dtype)
     check(f(x, w, b), np.array(x), w, b, relu=False)
     x = rng.standard_normal((6, 33)).astype(dtype)
     x[1, 4], x[2, 5], x[3, 0] = np.inf, np.nan, -np.inf
-    w[0, 25] = 0.0  # -inf * 0: nan
+    w[0, 49] = 0.0  # -inf * 0: nan
     check(f(x, w, b), x, w, b, relu=False)
 
 
 @needs_c
 @pytest.mark.parametrize("dtype,m,k,n,taken", [
     ("float64", 16, 784, 50, True), ("float32", 16, 784, 50, True),
-    ("float64", 2, 3, 30, True), ("float32", 256, 4, 30, True),
+    ("float64", 2, 3, 24, True), ("float32", 256, 4, 48, True),
+    ("float64", 16, 784, 23, False),   # one panel of columns: BLAS
+    ("float32", 16, 784, 47, False),
     ("float64", 1, 784, 50, False),    # a matrix-vector product: BLAS's gemv
     ("float64", 257, 4, 30, False),    # past the row range
     ("float64", 16, 0, 50, False),     # K = 0: zeros from numpy
