@@ -19,9 +19,10 @@ time optimising the same SIMD block loop once per path and layout):
 - Otherwise each output element reduces its runs of the innermost reduced dimension
   block by block; operands with another stride along it are first copied into a small
   buffer (``tc_red_ptrs``), so they run the same SIMD block.
-- Reductions that keep the last dimension run the column path instead when the last
-  strides allow it (``render/reduce_cols.py``, a second specialised function
-  ``name_col`` over a row segment); transposed operands take the per-output path.
+- Reductions with kept and reduced dimensions run the column path instead when the
+  strides say so at run time (``render/reduce_cols.py``: the last kept dimension has the
+  smaller strides, as for ``sum(x, axis=0)`` or ``sum(x.T, axis=1)``; a second
+  specialised function ``name_col`` over a row segment).
 - max/min/argmax of an empty axis return an error (numpy raises too).
 
 >>> import tensorc.tensor as T
@@ -55,6 +56,7 @@ _KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all":
 CASCADE_HELPERS = r"""
 /* the specialised loop of a reduction kernel: one out-of-line copy per kernel */
 #define TC_RED_NOINLINE __attribute__((noinline))
+#define TC_RED_ABS(s) ((s) < 0 ? -(s) : (s))
 /* pairwise combination of block sums: s[l] holds a sum of 2**l blocks */
 typedef struct { double s[64]; uint64_t n; } tc_casc;
 static inline void tc_casc_push(tc_casc *c, double v) {
@@ -207,8 +209,8 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     scalar = [bool(bc[k][inner]) if inner is not None else True for k in range(nin)]
     L.append(f"    static const int sc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};")
     fns = block_functions(name, body, kind, acc, scalar)
-    if red and nd - 1 not in red:  # the last (contiguous) dimension kept: whole rows at a time
-        col, lines = render_columns(name, body, kind, acc, out, shape, ostride, cost, threshold)
+    if red and kept:  # whole row segments along the last kept dimension, when strides say so
+        col, lines = render_columns(name, body, kind, acc, out, shape, ostride, cost, threshold, BUF_BYTES)
         fns += col
         L += lines
     finish = convert("ai" if is_arg else "a", "int64" if is_arg else acc, out)

@@ -1,14 +1,17 @@
-"""The column path of reduction kernels: reductions that keep the last dimension
-(``sum(x, axis=0)``, the bias gradient of a dense layer).
+"""The column path of reduction kernels: the kept dimension is the one to walk with
+unit stride (``sum(x, axis=0)``, the bias gradient of a dense layer, or a row sum of a
+transposed matrix ``sum(x.T, axis=1)``).
 
-A tile of at most ``COL_TILE`` outputs accumulates one input row segment at a time
-(SIMD over the row, as numpy does for ``sum(x, axis=0)``) instead of walking each
-output's column with a row-sized stride.  The one specialised function of such a
+A tile of at most ``COL_TILE`` outputs along the last kept dimension accumulates one
+input row segment at a time (SIMD over the segment, as numpy does) instead of walking
+each output's run with a row-sized stride.  The one specialised function of such a
 kernel is ``name_col(n, p, m, s, ix, q)``: row ``q``'s segment of ``n`` unit-stride
-values folded into the tile's accumulators.  It runs when every operand has a unit
-(or broadcast) last stride; other layouts (transposed: the reduced dimension is the
-contiguous one) take the kernel's per-output path.  Float sums add ``COL_BLOCK`` rows into block sums
-before the totals (error ~(128 + rows/128) ulp; numpy's row-by-row sum has rows ulp);
+values folded into the tile's accumulators.  Every kernel with kept and reduced
+dimensions has it; the kernel chooses it at run time when the strides say so
+(``column_condition``: numpy's rule, smaller strides innermost), else its per-output
+path.  Segments of another stride are copied into a buffer first (``tc_red_ptrs``).
+Float sums add ``COL_BLOCK`` rows into block sums before the totals (error ~(128 +
+rows/128) ulp; numpy's row-by-row sum has rows ulp; float32 accumulates in float64);
 max/min keep a NaN flag per output; arg* keep the first index.
 
 >>> from tensorc.ops.fused import Body
@@ -20,6 +23,8 @@ True
 from __future__ import annotations
 
 from typing import Sequence
+
+import numpy as np
 
 from tensorc.backend.c.render.common import convert, ctype, par_for
 from tensorc.backend.c.render.reduce_block import extremum_start, identity, is_pairwise, value_lines
@@ -62,11 +67,45 @@ def col_function(name: str, body: Body, kind: str, acc: str, scalar: Sequence[bo
     return "\n".join(lines) + "\n"
 
 
+def col_tile(in_dtypes: Sequence[str], budget: int) -> int:
+    """Outputs per tile at most: ``COL_TILE``, fewer when one row segment of every
+    operand would not fit ``budget`` bytes of copy buffer (a power of two, at least 8).
+
+    >>> col_tile(["float64"], 32768), col_tile(["complex128"] * 8, 32768)
+    (512, 256)
+    """
+    per = max(np.dtype(d).itemsize for d in in_dtypes) * len(in_dtypes)
+    n = COL_TILE
+    while n > 8 and n * per > budget:
+        n //= 2
+    return n
+
+
+def column_condition(shape: tuple) -> str:
+    """C condition choosing the column path at run time (numpy's rule: the axis of the
+    smallest strides innermost): more than one output along the column dimension ``cd``
+    (the last kept one) and, for every operand read along both ``cd`` and the innermost
+    reduced dimension, a smaller stride along ``cd`` (or a run of one element).  With no
+    such operand, the kernels keeping the last dimension take it.
+
+    >>> column_condition((1, 2, [1], [0], [(False, False)], ["tc_float64"]))
+    'F[0] > 1 && (F[1] == 1 || (TC_RED_ABS(S[0][0]) < TC_RED_ABS(S[0][1])))'
+    """
+    nin, nd, red, kept, bc, _ = shape
+    cd, inner = kept[-1], red[-1]
+    both = [k for k in range(nin) if not bc[k][cd] and not bc[k][inner]]
+    if not both:
+        return f"F[{cd}] > 1" if cd == nd - 1 else "0"
+    less = " && ".join(f"TC_RED_ABS(S[{k}][{cd}]) < TC_RED_ABS(S[{k}][{inner}])" for k in both)
+    return f"F[{cd}] > 1 && (F[{inner}] == 1 || ({less}))"
+
+
 def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: tuple,
-                   ostride: dict, cost: int, threshold: int) -> tuple[str, list[str]]:
-    """(``name_col``'s source, the kernel lines of the column path: when the operands'
-    last strides allow it, tiles of outputs on the pool above ``threshold``, rows of each
-    tile through ``name_col``).
+                   ostride: dict, cost: int, threshold: int, budget: int) -> tuple[str, list[str]]:
+    """(``name_col``'s source, the kernel lines of the column path: when
+    ``column_condition`` holds, tiles of outputs along the last kept dimension on the
+    pool above ``threshold``, rows of each tile through ``name_col``; operands of another
+    stride along it are copied through a ``budget``-byte buffer (``tc_red_ptrs``)).
 
     >>> import tensorc.tensor as T
     >>> from tensorc.backend.c.render.reduce import render_reduce_node
@@ -75,16 +114,17 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
     True
     """
     nin, nd, red, kept, bc, in_t = shape
-    last, t = nd - 1, ctype(acc)
-    scalar = [bool(bc[k][last]) for k in range(nin)]
-    tw = COL_TILE
+    cd, t = kept[-1], ctype(acc)
+    scalar = [bool(bc[k][cd]) for k in range(nin)]
+    tw = col_tile(body.in_dtypes, budget)
+    slot = tw * max(np.dtype(d).itemsize for d in body.in_dtypes)
     arg, ext = kind.startswith("arg"), kind in ("maximum", "minimum", "argmax", "argmin")
     pairwise = is_pairwise(kind, acc)
     start = extremum_start(kind, acc) if ext else identity(kind, acc)
     finish = convert("ai" if arg else "a", "int64" if arg else acc, out)
     nan_out = "ix_[j] ? NAN : m_[j]" if ext and not arg and acc.startswith("float") else "m_[j]"
     body_l = [f"const tc_intp o_ = t0_ / ntile_, j0 = (t0_ % ntile_) * tw_, "
-              f"n_ = TC_MIN(j0 + tw_, F[{last}]) - j0;",
+              f"n_ = TC_MIN(j0 + tw_, F[{cd}]) - j0;",
               f"const char *b[{nin}], *c[{nin}], *p_[{nin}]; char *ob = args[{nin}].data; tc_intp r_ = o_;"]
     body_l += [f"b[{k}] = args[{k}].data;" for k in range(nin)]
     for d in reversed(kept[:-1]):
@@ -93,26 +133,35 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
                       + f" ob += i_ * {ostride[d]}; }}")
     body_l += [f"{t} m_[{tw}], s_[{tw}]; tc_intp ix_[{tw}];",
                f"for (tc_intp j = 0; j < n_; j++) {{ m_[j] = {start}; s_[j] = 0; ix_[j] = 0; }}",
-               "for (tc_intp q_ = 0; q_ < nred; q_++) {", "    tc_intp t_ = q_;"]
-    body_l += [f"    c[{k}] = b[{k}];" for k in range(nin)]
-    for d in reversed(red):
-        body_l.append(f"    {{ const tc_intp i_ = t_ % F[{d}]; t_ /= F[{d}];"
-                      + "".join(f" c[{k}] += i_ * S[{k}][{d}];" for k in range(nin)) + " }")
-    body_l += [f"    p_[{k}] = c[{k}]{'' if scalar[k] else ' + j0 * isz_[' + str(k) + ']'};" for k in range(nin)]
-    body_l += [f"    {name}_col(n_, p_, m_, s_, ix_, q_);"]
+               "for (tc_intp q_ = 0; q_ < nred; q_++) {"]
+    if len(red) == 1:  # no division per row (a row segment can be shorter than one)
+        body_l += [f"    c[{k}] = b[{k}] + q_ * S[{k}][{red[0]}];" for k in range(nin)]
+    else:
+        body_l += ["    tc_intp t_ = q_;"] + [f"    c[{k}] = b[{k}];" for k in range(nin)]
+        for d in reversed(red):
+            body_l.append(f"    {{ const tc_intp i_ = t_ % F[{d}]; t_ /= F[{d}];"
+                          + "".join(f" c[{k}] += i_ * S[{k}][{d}];" for k in range(nin)) + " }")
+    body_l += ["    if (cunit_) {" + "".join(f" p_[{k}] = c[{k}]{'' if scalar[k] else f' + j0 * isz_[{k}]'};"
+                                         for k in range(nin)) + " }",
+               f"    else tc_red_ptrs({nin}, c, cst_, isz_, csc_, j0, n_, cbuf_, {slot}, p_);",
+               f"    {name}_col(n_, p_, m_, s_, ix_, q_);"]
     if pairwise:
         body_l += [f"    if (q_ % {COL_BLOCK} == {COL_BLOCK - 1} || q_ == nred - 1)",
                    "        for (tc_intp j = 0; j < n_; j++) { m_[j] += s_[j]; s_[j] = 0; }"]
     body_l += ["}", "for (tc_intp j = 0; j < n_; j++) {",
                f"    const {t} a = {nan_out}; const tc_intp ai = ix_[j]; (void)ai;",
-               f"    *({ctype(out)} *)(ob + (j0 + j) * {ostride[last]}) = {finish};", "}"]
+               f"    *({ctype(out)} *)(ob + (j0 + j) * {ostride[cd]}) = {finish};", "}"]
     head, tail = par_for(name, "t0_", "nouter_ * ntile_", f"nkeep * nred * {cost}", threshold)
-    unit = " && ".join(f"S[{k}][{last}] == isz_[{k}]" for k in range(nin) if not scalar[k]) or "1"
-    lines = [f"if ({unit}) {{",
+    lines = [f"if ({column_condition(shape)}) {{",
+             f"    static const int csc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};",
+             f"    const tc_intp cst_[{nin}] = {{{', '.join(f'S[{k}][{cd}]' for k in range(nin))}}};",
+             "    int cunit_ = 1;",
+             f"    for (int k = 0; k < {nin}; k++) if (!csc_[k] && cst_[k] != isz_[k]) cunit_ = 0;",
+             f"    _Alignas(64) char cbuf_[{slot * nin}]; (void)cbuf_;",
              # tiles of at most tw outputs, at least two (multiples of 8) from 16 on
-             f"    const tc_intp tw_ = TC_MIN({tw}, F[{last}] < 16 ? F[{last}] : "
-             f"((F[{last}] + 1) / 2 + 7) / 8 * 8);",
-             f"    const tc_intp ntile_ = (F[{last}] + tw_ - 1) / tw_, nouter_ = nkeep / F[{last}];"]
+             f"    const tc_intp tw_ = TC_MIN({tw}, F[{cd}] < 16 ? F[{cd}] : "
+             f"((F[{cd}] + 1) / 2 + 7) / 8 * 8);",
+             f"    const tc_intp ntile_ = (F[{cd}] + tw_ - 1) / tw_, nouter_ = nkeep / F[{cd}];"]
     lines += ["    " + x for x in head] + ["            " + x for x in body_l]
     lines += ["    " + x for x in tail] + ["    return 0;", "}"]
     lines = ["    " + x for x in lines]

@@ -1,0 +1,131 @@
+"""Reductions whose kernel chooses its loop order at run time from the strides: the
+column path (row segments along the last kept dimension into a tile of outputs) runs
+when the kept dimension has the smaller strides, as for ``sum(x.T, axis=1)`` or a
+Fortran-ordered matrix summed over its rows; otherwise the per-output path.
+
+Every layout is checked against numpy on both backends: transposed, strided, negative
+strides, broadcast operands, zero-size and one-element dimensions, keepdims, 3-d
+transposes, float32/float64 (float32 sums at least as accurate as numpy's) and ints."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorc
+import tensorc.tensor as T
+from tensorc.backend.c.render.reduce import render_reduce_node
+from tensorc.backend.c.render.reduce_cols import column_condition
+
+LAYOUTS = {  # a view with the values of m in another memory layout
+    "c": lambda m: m,
+    "fortran": lambda m: np.asfortranarray(m),
+    "every-other-row-of-fortran": lambda m: np.asfortranarray(np.repeat(m, 2, axis=0))[::2],
+    "every-other-column": lambda m: np.repeat(m, 2, axis=1)[:, ::2],
+    "reversed-fortran": lambda m: np.asfortranarray(m[::-1, ::-1])[::-1, ::-1],
+}
+SHAPES = [(1030, 7), (5, 1300), (129, 513), (1, 9), (9, 1), (0, 4), (4, 0)]
+
+
+def _check(got: np.ndarray, want: np.ndarray, dtype: str) -> None:
+    """float32: within numpy's own float32 error bound (ours accumulates in float64)."""
+    assert np.shape(got) == np.shape(want)
+    if np.dtype(dtype).kind == "f":
+        tol = 1e-5 if dtype == "float32" else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, float(np.abs(want).max(initial=0))))
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_row_and_column_reductions_in_every_layout(mode, dtype, layout, rng):
+    """sum/prod/max/min/argmax/mean per row and per column, and of the transpose, for
+    operands whose unit stride runs along either axis (or neither)."""
+    x = T.matrix("x", dtype=dtype)
+    outs = [T.sum(x, axis=1), T.sum(x, axis=0), T.sum(x.T, axis=1), T.max(x.T, axis=1),
+            T.min(x, axis=1, keepdims=True), T.argmax(x.T, axis=1), T.argmin(x, axis=1),
+            T.sum(x.T, axis=1, keepdims=True), T.prod(x.T % 3 - 1, axis=1)]
+    f = tensorc.function([x], outs, mode=mode)
+    for shape in SHAPES:
+        if dtype.startswith("int"):
+            m = rng.integers(-50, 50, shape).astype(dtype)
+        else:
+            m = rng.standard_normal(shape).astype(dtype)
+        view = LAYOUTS[layout](m)
+        np.testing.assert_array_equal(view, m)
+        acc = np.float64 if dtype.startswith("float") else np.int64
+        if m.size == 0:  # max/min/arg* of an empty axis raise, as numpy's do: sums only
+            fs = tensorc.function([x], [T.sum(x, axis=1), T.sum(x.T, axis=1, keepdims=True)], mode=mode)
+            got = fs(view)
+            _check(got[0], m.sum(axis=1, dtype=acc).astype(got[0].dtype), dtype)
+            _check(got[1], m.T.sum(axis=1, keepdims=True, dtype=acc).astype(got[1].dtype), dtype)
+            continue
+        want = [m.sum(axis=1, dtype=acc), m.sum(axis=0, dtype=acc), m.sum(axis=0, dtype=acc), m.max(axis=0), m.min(axis=1, keepdims=True), m.argmax(axis=0), m.argmin(axis=1),
+                 m.T.sum(axis=1, keepdims=True, dtype=acc), (m.T % 3 - 1).prod(axis=1, dtype=acc)]
+        for g, w in zip(f(view), want):
+            _check(g, np.asarray(w).astype(g.dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_bodies_with_broadcast_operands(mode, dtype, rng):
+    """A fused body over a transposed matrix, a row broadcast along the reduced axis and
+    a column broadcast along the kept one (and the reverse), sums and NaN-aware max."""
+    x, r, c = T.matrix("x", dtype=dtype), T.row("r", dtype=dtype), T.col("c", dtype=dtype)
+    outs = [T.sum(x.T * r.T * c.T, axis=1), T.sum((x.T - c.T) ** 2, axis=1),
+            T.max(x.T + r.T, axis=1), T.mean(x * r * c, axis=0)]
+    f = tensorc.function([x, r, c], outs, mode=mode)
+    for shape in [(600, 9), (3, 2100), (1, 1)]:
+        m = rng.standard_normal(shape).astype(dtype)
+        m[shape[0] // 2, -1] = np.nan
+        rv = rng.standard_normal((1, shape[1])).astype(dtype)
+        cv = rng.standard_normal((shape[0], 1)).astype(dtype)
+        w, rw, cw = (v.astype(np.float64) for v in (m, rv, cv))
+        want = [(w * rw * cw).sum(axis=0), ((w - cw) ** 2).sum(axis=0), (m + rv).max(axis=0),
+                (w * rw * cw).mean(axis=0)]
+        for view in (m, np.asfortranarray(m)):
+            for g, wv in zip(f(view, np.asfortranarray(rv), cv), want):
+                _check(g, wv.astype(g.dtype), dtype)
+
+
+def test_three_dimensional_transposes(mode, rng):
+    """Every reduced axis of a 3-d array in every axis order, kept dimensions before and
+    after the reduced ones."""
+    x = T.dtensor3("x")
+    axes_list = [0, 1, 2, (0, 1), (1, 2), (0, 2)]
+    f = tensorc.function([x], [T.sum(x, axis=a) for a in axes_list]
+                         + [T.argmax(x, axis=a) for a in (0, 1, 2)], mode=mode)
+    base = rng.standard_normal((6, 70, 33))
+    for perm in [(0, 1, 2), (2, 1, 0), (1, 0, 2), (0, 2, 1), (2, 0, 1)]:
+        view = np.ascontiguousarray(base.transpose(perm)).transpose(np.argsort(perm))
+        np.testing.assert_array_equal(view, base)
+        got = f(view)
+        want = [base.sum(axis=a) for a in axes_list] + [base.argmax(axis=a) for a in (0, 1, 2)]
+        for g, w in zip(got, want):
+            _check(g, w, "float64")
+
+
+def test_float32_transposed_row_sums_accumulate_in_float64(mode):
+    """float32 row sums of a transposed matrix are at least as accurate as numpy's
+    (which adds row by row in float32 along the unit-stride axis)."""
+    rows = 20000
+    m = np.full((rows, 3), np.float32(0.1), dtype=np.float32)
+    m[0] = 1e4
+    x = T.fmatrix("x")
+    got = tensorc.function([x], T.sum(x.T, axis=1), mode=mode)(m)
+    exact = m.astype(np.float64).sum(axis=0)
+    ours, numpys = np.abs(got.astype(np.float64) - exact), np.abs(m.sum(axis=0).astype(np.float64) - exact)
+    assert np.all(ours <= numpys), (ours, numpys)
+    assert np.all(ours <= np.spacing(np.float32(exact))), ours
+
+
+def test_the_column_condition_follows_the_strides():
+    """The generated choice: the column path when the kept dimension has the smaller
+    strides (numpy's order), for kernels keeping the last dimension or not."""
+    x = T.dmatrix("x")
+    for expr in (T.sum(x, axis=1), T.sum(x, axis=0)):
+        src = render_reduce_node(expr.owner, "k0", 32768)[0]
+        assert "k0_col(" in src and "TC_RED_ABS(S[0][" in src
+    shape = (1, 2, [1], [0], [(False, False)], ["tc_float64"])
+    assert column_condition(shape).startswith("F[0] > 1")
+    only_bcast = (2, 2, [1], [0], [(True, False), (False, True)], ["tc_float64"] * 2)
+    assert column_condition(only_bcast) == "0"  # no operand read along both: per output
