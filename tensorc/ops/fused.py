@@ -38,7 +38,6 @@ the inputs, whose static patterns were checked exactly as ``Elemwise`` does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -52,9 +51,42 @@ from tensorc.tensor.var import TensorVariable, as_tensor_variable
 Ref = tuple[str, int]
 
 
-@dataclass(frozen=True)
-class Step:
+class _Record:
+    """An immutable record with value equality, hashing, ``repr`` and pickling by fields:
+    what ``@dataclass(frozen=True)`` gives, without generating code at import (about 1 ms
+    per class, paid by every warm process that unpickles a fused graph)."""
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, *values: Any) -> None:
+        if len(values) != len(self._fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self._fields)} fields "
+                            f"{self._fields}, got {len(values)}")
+        for name, v in zip(self._fields, values):
+            object.__setattr__(self, name, v)
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__,) + self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
+
+    def __reduce__(self) -> tuple:
+        return type(self), self._values()
+
+
+class Step(_Record):
     """One application of a table row inside a fused body (see the module docstring)."""
+    __slots__ = _fields = ("row", "args", "arg_dtypes", "out_dtype", "compute")
     row: str
     args: tuple[Ref, ...]
     arg_dtypes: tuple[str, ...]
@@ -65,9 +97,9 @@ class Step:
         return f"{self.row}({', '.join(f'{k[0]}{k[1]}' for k in self.args)}):{self.out_dtype}"
 
 
-@dataclass(frozen=True)
-class Body:
+class Body(_Record):
     """A scalar SSA program: inputs, inlined constants, steps and output refs."""
+    __slots__ = _fields = ("n_in", "in_dtypes", "constants", "steps", "outputs")
     n_in: int
     in_dtypes: tuple[str, ...]
     constants: tuple[tuple[str, Any], ...]

@@ -52,12 +52,16 @@ def matmul_steps(prog: Program) -> dict[int, np.dtype]:
     return out
 
 
+#: modules whose ops call BLAS/LAPACK, by name (importing linalg here would load it
+#: in every process that builds a function, while it loads lazily everywhere else)
+BLAS_OP_MODULES = ("tensorc.ops.blas", "tensorc.ops.linalg")
+
+
 def calls_blas(prog: Program) -> bool:
     """True when a numpy step of ``prog`` calls BLAS/LAPACK (dot, tensordot, linear algebra):
     its kernels then run single-threaded (``serial_runner``)."""
-    from tensorc.ops import blas, linalg
-    mods = (blas.__name__, linalg.__name__)
-    return any(isinstance(s, NumpyStep) and type(s.node.op).__module__ in mods for s in prog.steps)
+    return any(isinstance(s, NumpyStep) and type(s.node.op).__module__ in BLAS_OP_MODULES
+               for s in prog.steps)
 
 
 def serial_runner(run: Runner, ext: Any) -> Runner:
