@@ -72,7 +72,7 @@ def test_fused_bodies_with_broadcast_operands(mode, dtype, rng):
     a column broadcast along the kept one (and the reverse), sums and NaN-aware max."""
     x, r, c = T.matrix("x", dtype=dtype), T.row("r", dtype=dtype), T.col("c", dtype=dtype)
     outs = [T.sum(x.T * r.T * c.T, axis=1), T.sum((x.T - c.T) ** 2, axis=1),
-            T.max(x.T + r.T, axis=1), T.mean(x * r * c, axis=0)]
+            T.max(x.T + r.T, axis=1), T.mean(x * r * c, axis=0), T.sum(T.exp(x.T) * c.T, axis=1)]
     f = tensorc.function([x, r, c], outs, mode=mode)
     for shape in [(600, 9), (3, 2100), (1, 1)]:
         m = rng.standard_normal(shape).astype(dtype)
@@ -81,7 +81,7 @@ def test_fused_bodies_with_broadcast_operands(mode, dtype, rng):
         cv = rng.standard_normal((shape[0], 1)).astype(dtype)
         w, rw, cw = (v.astype(np.float64) for v in (m, rv, cv))
         want = [(w * rw * cw).sum(axis=0), ((w - cw) ** 2).sum(axis=0), (m + rv).max(axis=0),
-                (w * rw * cw).mean(axis=0)]
+                (w * rw * cw).mean(axis=0), (np.exp(w) * cw).sum(axis=0)]
         for view in (m, np.asfortranarray(m)):
             for g, wv in zip(f(view, np.asfortranarray(rv), cv), want):
                 _check(g, wv.astype(g.dtype), dtype)
@@ -120,11 +120,15 @@ def test_float32_transposed_row_sums_accumulate_in_float64(mode):
 
 def test_the_column_condition_follows_the_strides():
     """The generated choice: the column path when the kept dimension has the smaller
-    strides (numpy's order), for kernels keeping the last dimension or not."""
+    strides (numpy's order), for kernels keeping the last dimension or not; kernels
+    reducing the last dimension with a math body keep one specialised loop."""
     x = T.dmatrix("x")
     for expr in (T.sum(x, axis=1), T.sum(x, axis=0)):
         src = render_reduce_node(expr.owner, "k0", 32768)[0]
         assert "k0_col(" in src and "TC_RED_ABS(S[0][" in src
+    f = tensorc.function([x], T.sum(T.exp(x), axis=1), mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
+    node = next(n for n in f.maker.fgraph.toposort() if render_reduce_node(n, "k0", 32768))
+    assert "k0_col(" not in render_reduce_node(node, "k0", 32768)[0]
     shape = (1, 2, [1], [0], [(False, False)], ["tc_float64"])
     assert column_condition(shape).startswith("F[0] > 1")
     only_bcast = (2, 2, [1], [0], [(True, False), (False, True)], ["tc_float64"] * 2)

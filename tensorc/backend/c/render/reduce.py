@@ -22,7 +22,9 @@ time optimising the same SIMD block loop once per path and layout):
 - Reductions with kept and reduced dimensions run the column path instead when the
   strides say so at run time (``render/reduce_cols.py``: the last kept dimension has the
   smaller strides, as for ``sum(x, axis=0)`` or ``sum(x.T, axis=1)``; a second
-  specialised function ``name_col`` over a row segment).
+  specialised function ``name_col`` over a row segment).  Kernels reducing the last
+  dimension have it only for bodies without math functions (``COL_COST_MAX``): compile
+  time, and a math body costs more than the copies of its strided runs.
 - max/min/argmax of an empty axis return an error (numpy raises too).
 
 >>> import tensorc.tensor as T
@@ -50,6 +52,9 @@ from tensorc.ops.fused import Body
 _MAX_PARTS = 256
 #: Bytes of the stack buffer that strided operands are copied into, per block.
 BUF_BYTES = 32768
+#: Body cost (``body_cost``) below which a kernel reducing its last dimension also gets
+#: the column path for transposed operands (no math function in the body).
+COL_COST_MAX = 8
 
 _KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
@@ -209,7 +214,10 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     scalar = [bool(bc[k][inner]) if inner is not None else True for k in range(nin)]
     L.append(f"    static const int sc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};")
     fns = block_functions(name, body, kind, acc, scalar)
-    if red and kept:  # whole row segments along the last kept dimension, when strides say so
+    # whole row segments along the last kept dimension, when the strides say so; kernels
+    # reducing the last dimension get that second specialised loop only for bodies without
+    # math (memory-bound: their strided runs' copies are the cost; gcc ~+20% per kernel)
+    if red and kept and (nd - 1 not in red or cost < COL_COST_MAX):
         col, lines = render_columns(name, body, kind, acc, out, shape, ostride, cost, threshold, BUF_BYTES)
         fns += col
         L += lines
