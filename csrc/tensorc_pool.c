@@ -78,12 +78,14 @@ static inline int64_t tc_now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Start of chunk k of n iterations in nchunks chunks (k = nchunks gives n).  The first
- * half of the chunks cover 3/4 of the iterations, the second half the last quarter:
- * the chunks still running when the caller runs out of work are short. */
+/* Start of chunk k of n iterations in nchunks chunks (k = nchunks gives n).  With at
+ * least 4 iterations per chunk, the first half of the chunks cover 3/4 of the iterations
+ * and the second half the last quarter (no chunk is empty): the chunks still running
+ * when the caller runs out of work are short.  Otherwise equal chunks. */
 static inline tc_intp tc_chunk_start(tc_intp n, tc_intp nchunks, tc_intp k) {
-    const tc_intp big = nchunks / 2, head = big ? n - n / 4 : 0;
-    if (k <= big) return big ? head * k / big : 0;
+    const tc_intp big = nchunks / 2, head = n - n / 4;
+    if (n < 4 * nchunks || big == 0) return n * k / nchunks;
+    if (k <= big) return head * k / big;
     return head + (n - head) * (k - big) / (nchunks - big);
 }
 
