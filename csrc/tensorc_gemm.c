@@ -4,11 +4,13 @@
  *
  * Why: numpy's OpenBLAS runs a 16x784 @ 784x500 product on two threads that wait for
  * each other at barriers; on this 2-core machine that was slower than one thread (467 vs
- * 390 us, float64), and when the other core is busy a 2-thread call took 5-80 ms (see
- * tc_gemm's measurements in the report of this file's commit).  This gemm splits the
- * columns of the output into panels that the pool's threads claim one chunk at a time,
- * so a thread that is not scheduled simply gets no work, and it never changes the
- * BLAS's own thread settings.
+ * 390 us, float64), and while the other core is busy (other processes) a 2-thread call
+ * takes 5-80 ms instead of 0.5 ms.  This gemm splits the columns of the output into
+ * panels that the pool's threads claim (tc_parallel), so a thread that is not scheduled
+ * simply gets less work; it never calls the BLAS nor changes its thread settings.
+ * Measured here, one thread each (thread CPU time, min of 31 interleaved): 16x784x500
+ * f64 410-450 us vs OpenBLAS 440-460, f32 200-300 vs 215-245; 128 rows 1.05-1.1x
+ * OpenBLAS's time; 1024 rows 1.05-1.5x (hence TC_GEMM_MAX_M: no cache blocking of A).
  *
  * Layout: C[m,n] = A[m,k] @ B[k,n].  A block of MR rows times NR columns of C is kept in
  * 12 AVX2 registers (4 rows x 3 vectors) over a block of KC values of k; B's panel
@@ -26,7 +28,7 @@
 #define TC_GEMM_MR 4       /* rows of C per register block */
 #define TC_GEMM_KC 256     /* values of k per packed panel */
 #define TC_GEMM_MIN_M 2    /* m == 1 is a matrix-vector product: BLAS's gemv */
-#define TC_GEMM_MAX_M 256  /* above it OpenBLAS's cache blocking wins */
+#define TC_GEMM_MAX_M 256  /* above it OpenBLAS's cache blocking wins (see above) */
 
 typedef struct tc_gemm_job {
     const char *a, *b;
@@ -148,7 +150,7 @@ TC_GEMM_CHUNK(tc_gemm_chunk_f64, double, 12, tc_gemm_pack_f64, tc_gemm_kernel_f6
 TC_GEMM_CHUNK(tc_gemm_chunk_f32, float, 24, tc_gemm_pack_f32, tc_gemm_kernel_f32)
 
 /* libgcc reads the CPU's features once at load time; this only looks them up. */
-static int tc_gemm_cpu_ok(void) {
+static inline int tc_gemm_cpu_ok(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #else
@@ -159,13 +161,13 @@ static int tc_gemm_cpu_ok(void) {
  * CPU and the strides).  Fewer than two panels of columns leave nothing to split, and a
  * panel mostly of padding wastes the registers: BLAS does those (128 x 500 @ 500 x 10
  * was 1.3x slower here on one thread). */
-static int tc_gemm_fits(int f32, tc_intp m, tc_intp n, tc_intp k) {
+static inline int tc_gemm_fits(int f32, tc_intp m, tc_intp n, tc_intp k) {
     return TC_GEMM_SIMD && m >= TC_GEMM_MIN_M && m <= TC_GEMM_MAX_M && n >= (f32 ? 48 : 24) &&
            k >= 1;
 }
 
 /* Strides in bytes -> items; 0 when some stride is not a whole number of items. */
-static int tc_gemm_items(tc_intp *s, int n, tc_intp size) {
+static inline int tc_gemm_items(tc_intp *s, int n, tc_intp size) {
     for (int i = 0; i < n; i++) {
         if (s[i] % size) return 0;
         s[i] /= size;
@@ -175,7 +177,7 @@ static int tc_gemm_items(tc_intp *s, int n, tc_intp size) {
 
 /* C = A @ B for float64 (f32 == 0) or float32 (f32 != 0) with byte strides; C's rows must
  * be contiguous.  Returns 0 when done, 1 when not taken (nothing written, see the top). */
-static int tc_gemm(int f32, tc_intp m, tc_intp n, tc_intp k, const char *a, tc_intp as0,
+static inline int tc_gemm(int f32, tc_intp m, tc_intp n, tc_intp k, const char *a, tc_intp as0,
                    tc_intp as1, const char *b, tc_intp bs0, tc_intp bs1, char *c,
                    tc_intp cs0, tc_intp cs1) {
 #if TC_GEMM_SIMD
