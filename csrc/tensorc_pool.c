@@ -6,8 +6,10 @@
  * requested through tc_pool_request_threads (tensorc's config.num_threads, which
  * is where TENSORC_NUM_THREADS / OMP_NUM_THREADS are read), else the CPUs usable.
  * A job is n iterations cut into nchunks chunks.  Chunks are claimed with a
- * compare-and-swap on one 64-bit word (job generation << 32 | next chunk), so a
- * worker that wakes up late can never run a chunk of a newer job.  The caller
+ * compare-and-swap on one 64-bit word (job generation << 32 | nchunks << 16 | next
+ * chunk), and only while next < nchunks: a worker that wakes up late can never run a
+ * chunk of a newer job, nor claim a chunk past the end of its own (whose parameters
+ * the next job's caller may be overwriting already).  The caller
  * claims chunks too and afterwards waits only for chunks that workers have
  * claimed: on a loaded machine a worker that is not scheduled simply gets no
  * work (no barrier, unlike an OpenMP team).  One job at a time: a second
@@ -31,6 +33,8 @@
 #include <unistd.h>
 
 #define TC_POOL_MAX 256
+#define TC_POOL_CHUNKS_PER_THREAD 32
+_Static_assert(TC_POOL_CHUNKS_PER_THREAD * TC_POOL_MAX < 0xffff, "chunk counts fit in 16 bits");
 /* Spinning before sleeping, in ns: a worker waits this long for the next job, and the
  * caller for the workers' last chunks twice as long as its own slowest chunk of the job,
  * bounded below and above. */
@@ -43,7 +47,7 @@
 static _Atomic int64_t tc_pool_grain = 262144;
 
 typedef struct tc_pool {
-    _Atomic uint64_t claim;     /* generation << 32 | next chunk index */
+    _Atomic uint64_t claim;     /* generation << 32 | nchunks << 16 | next chunk index */
     _Atomic int64_t done;       /* chunks of the current job finished by workers */
     _Atomic uint32_t gen;       /* bumped for each job */
     _Atomic int sleepers;
@@ -95,15 +99,14 @@ static int64_t tc_pool_work(tc_pool *p, uint32_t g, int64_t *slowest) {
     int64_t ran = 0;
     for (;;) {
         uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
-        if ((uint32_t)(c >> 32) != g) break;
+        const tc_intp k = (tc_intp)(c & 0xffff), total = (tc_intp)((c >> 16) & 0xffff);
+        if ((uint32_t)(c >> 32) != g || k >= total) break;
         if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, c + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
-        /* chunk (c & 0xffffffff) of job g is ours; the job cannot end before we finish it */
-        tc_intp k = (tc_intp)(c & 0xffffffffu);
-        if (k >= p->nchunks) break;
-        tc_intp lo = tc_chunk_start(p->n, p->nchunks, k);
-        tc_intp hi = tc_chunk_start(p->n, p->nchunks, k + 1);
+        /* chunk k of job g is ours; the job (its fn, ctx, n) cannot end before we finish it */
+        const tc_intp lo = tc_chunk_start(p->n, total, k);
+        const tc_intp hi = tc_chunk_start(p->n, total, k + 1);
         if (lo < hi && slowest) {  /* (a short job can have empty chunks) */
             const int64_t t0 = tc_now_ns();
             p->fn(p->ctx, lo, hi);
@@ -245,7 +248,7 @@ int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work) {
     tc_intp nchunks = work / atomic_load_explicit(&tc_pool_grain, memory_order_relaxed);
     if (nt <= 1 || n < 2 || nchunks < 2 || tc_pool_serial_here) return 1;
     if (pthread_mutex_trylock(&p->submit) != 0) return 1;
-    if (nchunks > 32 * (tc_intp)nt) nchunks = 32 * (tc_intp)nt;
+    if (nchunks > TC_POOL_CHUNKS_PER_THREAD * (tc_intp)nt) nchunks = TC_POOL_CHUNKS_PER_THREAD * (tc_intp)nt;
     if (nchunks < nt) nchunks = nt;
     if (nchunks > n) nchunks = n;
     p->fn = fn;
@@ -254,7 +257,8 @@ int tc_parallel(tc_chunk_fn fn, void *ctx, tc_intp n, tc_intp work) {
     p->nchunks = nchunks;
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint32_t g = atomic_load(&p->gen) + 1;
-    atomic_store_explicit(&p->claim, (uint64_t)g << 32, memory_order_release);
+    atomic_store_explicit(&p->claim, (uint64_t)g << 32 | (uint64_t)nchunks << 16,
+                          memory_order_release);
     atomic_store(&p->gen, g); /* seq_cst: ordered before reading sleepers (see next_job) */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
