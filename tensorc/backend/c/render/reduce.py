@@ -59,6 +59,7 @@ COL_COST_MAX = 8
 _KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
 CASCADE_HELPERS = r"""
+#include <stdlib.h> /* malloc: the row parts of column sums */
 /* the specialised loop of a reduction kernel: one out-of-line copy per kernel */
 #define TC_RED_NOINLINE __attribute__((noinline))
 #define TC_RED_ABS(s) ((s) < 0 ? -(s) : (s))

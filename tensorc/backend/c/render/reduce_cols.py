@@ -34,6 +34,10 @@ from tensorc.ops.fused import Body
 COL_TILE = 512
 #: Rows summed into a tile's block sums before they join its totals.
 COL_BLOCK = 128
+#: Parts the rows of a float sum are cut into at most when it has few tiles (threads).
+ROW_PARTS = 16
+#: Bytes of one row segment (outputs x widest item) at least for the column path.
+MIN_ROW_BYTES = 64
 
 
 def col_function(name: str, body: Body, kind: str, acc: str, scalar: Sequence[bool]) -> str:
@@ -83,21 +87,32 @@ def col_tile(in_dtypes: Sequence[str], budget: int) -> int:
 
 def column_condition(shape: tuple) -> str:
     """C condition choosing the column path at run time (numpy's rule: the axis of the
-    smallest strides innermost): more than one output along the column dimension ``cd``
-    (the last kept one) and, for every operand read along both ``cd`` and the innermost
+    smallest strides innermost): row segments of at least ``MIN_ROW_BYTES`` along the
+    column dimension ``cd`` (the last kept one; narrower ones cost a call per row, the
+    per-output path is faster there) and, for every operand read along both ``cd`` and the innermost
     reduced dimension, a smaller stride along ``cd`` (or a run of one element).  With no
     such operand, the kernels keeping the last dimension take it.
 
     >>> column_condition((1, 2, [1], [0], [(False, False)], ["tc_float64"]))
-    'F[0] > 1 && (F[1] == 1 || (TC_RED_ABS(S[0][0]) < TC_RED_ABS(S[0][1])))'
+    'F[0] * 8 >= 64 && (F[1] == 1 || (TC_RED_ABS(S[0][0]) < TC_RED_ABS(S[0][1])))'
     """
-    nin, nd, red, kept, bc, _ = shape
+    nin, nd, red, kept, bc, in_t = shape
     cd, inner = kept[-1], red[-1]
     both = [k for k in range(nin) if not bc[k][cd] and not bc[k][inner]]
+    wide = f"F[{cd}] * {max_itemsize(in_t)} >= {MIN_ROW_BYTES}"
     if not both:
-        return f"F[{cd}] > 1" if cd == nd - 1 else "0"
+        return wide if cd == nd - 1 else "0"
     less = " && ".join(f"TC_RED_ABS(S[{k}][{cd}]) < TC_RED_ABS(S[{k}][{inner}])" for k in both)
-    return f"F[{cd}] > 1 && (F[{inner}] == 1 || ({less}))"
+    return f"{wide} && (F[{inner}] == 1 || ({less}))"
+
+
+def max_itemsize(ctypes: Sequence[str]) -> int:
+    """The widest item of the operands' C types (``tc_float64`` ...).
+
+    >>> max_itemsize(["tc_float32", "tc_complex128", "tc_bool"])
+    16
+    """
+    return max(np.dtype(t[3:] if t != "tc_bool" else "bool").itemsize for t in ctypes)
 
 
 def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: tuple,
@@ -123,8 +138,10 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
     start = extremum_start(kind, acc) if ext else identity(kind, acc)
     finish = convert("ai" if arg else "a", "int64" if arg else acc, out)
     nan_out = "ix_[j] ? NAN : m_[j]" if ext and not arg and acc.startswith("float") else "m_[j]"
-    body_l = [f"const tc_intp o_ = t0_ / ntile_, j0 = (t0_ % ntile_) * tw_, "
-              f"n_ = TC_MIN(j0 + tw_, F[{cd}]) - j0;",
+    body_l = [f"const tc_intp rp = t0_ / (nouter_ * ntile_), u_ = t0_ % (nouter_ * ntile_);",
+              f"const tc_intp o_ = u_ / ntile_, j0 = (u_ % ntile_) * tw_, n_ = TC_MIN(j0 + tw_, F[{cd}]) - j0;",
+              f"const tc_intp nb_ = (nred + {COL_BLOCK - 1}) / {COL_BLOCK}, q0_ = nb_ * rp / nrp_ * {COL_BLOCK}, "
+              f"q1_ = TC_MIN(nb_ * (rp + 1) / nrp_ * {COL_BLOCK}, nred);",
               f"const char *b[{nin}], *c[{nin}], *p_[{nin}]; char *ob = args[{nin}].data; tc_intp r_ = o_;"]
     body_l += [f"b[{k}] = args[{k}].data;" for k in range(nin)]
     for d in reversed(kept[:-1]):
@@ -133,7 +150,7 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
                       + f" ob += i_ * {ostride[d]}; }}")
     body_l += [f"{t} m_[{tw}], s_[{tw}]; tc_intp ix_[{tw}];",
                f"for (tc_intp j = 0; j < n_; j++) {{ m_[j] = {start}; s_[j] = 0; ix_[j] = 0; }}",
-               "for (tc_intp q_ = 0; q_ < nred; q_++) {"]
+               "for (tc_intp q_ = q0_; q_ < q1_; q_++) {"]
     if len(red) == 1:  # no division per row (a row segment can be shorter than one)
         body_l += [f"    c[{k}] = b[{k}] + q_ * S[{k}][{red[0]}];" for k in range(nin)]
     else:
@@ -146,12 +163,15 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
                f"    else tc_red_ptrs({nin}, c, cst_, isz_, csc_, j0, n_, cbuf_, {slot}, p_);",
                f"    {name}_col(n_, p_, m_, s_, ix_, q_);"]
     if pairwise:
-        body_l += [f"    if (q_ % {COL_BLOCK} == {COL_BLOCK - 1} || q_ == nred - 1)",
+        body_l += [f"    if (q_ % {COL_BLOCK} == {COL_BLOCK - 1} || q_ == q1_ - 1)",
                    "        for (tc_intp j = 0; j < n_; j++) { m_[j] += s_[j]; s_[j] = 0; }"]
-    body_l += ["}", "for (tc_intp j = 0; j < n_; j++) {",
+    body_l += ["}", "if (nrp_ > 1) {  /* a part of the rows: its sums wait in rp_ */",
+               f"    for (tc_intp j = 0; j < n_; j++) rp_[rp * nkeep + o_ * F[{cd}] + j0 + j] = (double)m_[j];",
+               "    continue;", "}", "for (tc_intp j = 0; j < n_; j++) {",
                f"    const {t} a = {nan_out}; const tc_intp ai = ix_[j]; (void)ai;",
                f"    *({ctype(out)} *)(ob + (j0 + j) * {ostride[cd]}) = {finish};", "}"]
-    head, tail = par_for(name, "t0_", "nouter_ * ntile_", f"nkeep * nred * {cost}", threshold)
+    head, tail = par_for(name, "t0_", "nrp_ * nouter_ * ntile_", f"nkeep * nred * {cost}", threshold,
+                         scratch="rp_")
     lines = [f"if ({column_condition(shape)}) {{",
              f"    static const int csc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};",
              f"    const tc_intp cst_[{nin}] = {{{', '.join(f'S[{k}][{cd}]' for k in range(nin))}}};",
@@ -159,10 +179,45 @@ def render_columns(name: str, body: Body, kind: str, acc: str, out: str, shape: 
              f"    for (int k = 0; k < {nin}; k++) if (!csc_[k] && cst_[k] != isz_[k]) cunit_ = 0;",
              f"    _Alignas(64) char cbuf_[{slot * nin}]; (void)cbuf_;",
              # tiles of at most tw outputs, at least two (multiples of 8) from 16 on
-             f"    const tc_intp tw_ = TC_MIN({tw}, F[{cd}] < 16 ? F[{cd}] : "
+             f"    tc_intp tw_ = TC_MIN({tw}, F[{cd}] < 16 ? F[{cd}] : "
              f"((F[{cd}] + 1) / 2 + 7) / 8 * 8);",
-             f"    const tc_intp ntile_ = (F[{cd}] + tw_ - 1) / tw_, nouter_ = nkeep / F[{cd}];"]
+             f"    tc_intp ntile_ = (F[{cd}] + tw_ - 1) / tw_; const tc_intp nouter_ = nkeep / F[{cd}];"]
+    lines += ["    " + x for x in _row_parts(pairwise, cost, threshold)]
+    if pairwise:  # row parts keep the threads busy: whole rows (up to tw) per tile
+        lines += [f"    if (nrp_ > 1) {{ tw_ = TC_MIN({tw}, F[{cd}]); ntile_ = (F[{cd}] + tw_ - 1) / tw_; }}"]
     lines += ["    " + x for x in head] + ["            " + x for x in body_l]
-    lines += ["    " + x for x in tail] + ["    return 0;", "}"]
+    lines += ["    " + x for x in tail] + ["    " + x for x in _join_parts(shape, ostride, acc, out)]
+    lines += ["    return 0;", "}"]
     lines = ["    " + x for x in lines]
     return col_function(name, body, kind, acc, scalar), lines
+
+
+def _row_parts(pairwise: bool, cost: int, threshold: int) -> list[str]:
+    """Lines setting ``nrp_``, the parts the rows of a float sum are cut into when its
+    tiles are too few to keep the threads busy (whole ``COL_BLOCK`` row blocks, at most
+    ``ROW_PARTS``), and ``rp_``, the parts' sums (heap, allocated by the caller;
+    ``TC_ERR_ALLOC`` on failure).  Other kinds keep one part."""
+    if not pairwise:
+        return ["const tc_intp nrp_ = 1; double *rp_ = 0;"]
+    return [f"tc_intp nrp_ = 1; double *rp_ = tc_scratch_;",
+            f"if (nouter_ * ntile_ < {ROW_PARTS} && nred >= {2 * COL_BLOCK} && nkeep * nred * {cost} >= {threshold})",
+            f"    nrp_ = TC_MIN({ROW_PARTS}, nred / {COL_BLOCK});",
+            "if (nrp_ > 1 && tc_lo_ < 0) {",
+            "    rp_ = (double *)malloc(sizeof(double) * (size_t)nrp_ * (size_t)nkeep);",
+            "    if (!rp_) return TC_ERROR(TC_ERR_ALLOC, 0);",
+            "}"]
+
+
+def _join_parts(shape: tuple, ostride: dict, acc: str, out: str) -> list[str]:
+    """Lines adding the row parts' sums of every output in order (after the pool ran
+    them) and writing the outputs; nothing to do for one part."""
+    kept = shape[3]
+    lines = ["if (nrp_ > 1) {", "    for (tc_intp o = 0; o < nkeep; o++) {",
+             "        double a_ = rp_[o];",
+             "        for (tc_intp r = 1; r < nrp_; r++) a_ += rp_[r * nkeep + o];",
+             f"        const {ctype(acc)} a = ({ctype(acc)})a_;",
+             f"        char *ob = args[{shape[0]}].data; tc_intp r_ = o;"]
+    for d in reversed(kept):
+        lines.append(f"        {{ const tc_intp i_ = r_ % F[{d}]; r_ /= F[{d}]; ob += i_ * {ostride[d]}; }}")
+    lines += [f"        *({ctype(out)} *)ob = {convert('a', acc, out)};", "    }", "    free(rp_);", "}"]
+    return lines
