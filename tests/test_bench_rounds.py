@@ -10,10 +10,9 @@ from typing import Any, Mapping
 
 import pytest
 
-from benchmarks import get_workload
-from tensorc.cli.bench_runner import Case
+from tensorc.cli.bench_runner import Case, Cell
 from tensorc.cli.bench_timing import TimingPlan
-from tensorc.cli.bench_worker import Schedule, Worker, cell_from_dict, run_interleaved
+from tensorc.cli.bench_worker import Schedule, Timed, Worker, cell_from_dict, run_interleaved
 
 TINY_PLAN = TimingPlan(repeat=3, min_sample_s=1e-4, warmup_s=1e-4, budget_s=0.2)
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +51,14 @@ def hangs_while_timing(inputs):
 def hangs_in_build(inputs):
     time.sleep(3600)
 
+def spins_after_build(inputs):
+    import threading
+    def spin():
+        while True:
+            pass
+    threading.Thread(target=spin, daemon=True).start()
+    return good(inputs)
+
 def get_workload(name):
     add = real("add")
     return Workload(name=name, title="fake " + name, sizes=(100,), quick_sizes=(100,),
@@ -59,7 +66,8 @@ def get_workload(name):
                     make_inputs=add.make_inputs, reference=add.reference,
                     build_numpy=good, build_numexpr=wrong, build_pytensor=dies_while_timing,
                     build_tensorc=lambda inputs, backend: good(inputs),
-                    build_jax={"hang": hangs_in_build, "slow": hangs_while_timing}.get(name))
+                    build_jax={"hang": hangs_in_build, "slow": hangs_while_timing,
+                               "spin": spins_after_build}.get(name))
 '''
 
 
@@ -147,8 +155,6 @@ def test_hanging_workers_are_killed_and_the_run_goes_on(catalog_env: dict[str, s
 
 
 def test_cells_round_trip_through_json() -> None:
-    from tensorc.cli.bench_worker import Timed
-    from tensorc.cli.bench_runner import Cell
     base = Cell("add", "2*a+3*b", 10, "float64", "numpy", "ok")
     t = Timed(base, number=10, per_call_s=1e-6, counts=[2, 1], blocks=[[3.0, 1.0], [2.0]])
     cell = t.result()
@@ -157,4 +163,21 @@ def test_cells_round_trip_through_json() -> None:
     d = cell.as_dict()
     assert d["rounds"] == 2 and d["round_medians_s"] == [2.0, 2.0]
     assert cell_from_dict(d) == cell
-    assert get_workload("add").name == "add"
+
+
+def test_settle_waits_while_a_worker_burns_cpu(catalog_env: dict[str, str]) -> None:
+    """``settle`` returns at once for an idle worker and waits its limit for a busy one."""
+    workers = [Worker("jax", 1, catalog_env, catalog="fakebench:get_workload") for _ in "ab"]
+    try:
+        for w in workers:
+            w.ready(60)
+        idle, busy = workers
+        event = busy.ask({"cmd": "build", "case": ["spin", 100, "float64"],
+                          "plan": TINY_PLAN.__dict__, "seed": 0}, 60)
+        assert event["cell"]["status"] == "ok"
+        assert busy.cpu_ns() is not None
+        assert idle.settle(0.5, quiet_s=0.05) < 0.4
+        assert busy.settle(0.3, quiet_s=0.05) >= 0.3
+    finally:
+        for w in workers:
+            w.close()

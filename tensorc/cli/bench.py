@@ -7,7 +7,6 @@ goes to stderr, the report to stdout.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os

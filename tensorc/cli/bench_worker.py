@@ -113,7 +113,7 @@ class Worker:
             return None
         return total
 
-    def settle(self, limit_s: float, quiet_s: float = 0.005) -> float:
+    def settle(self, limit_s: float, quiet_s: float = 0.02) -> float:
         """Wait until the worker's threads have used under 2% of a core for ``quiet_s``
         (at most ``limit_s``, or ``quiet_s`` where CPU times cannot be read); the seconds
         waited."""
