@@ -9,19 +9,18 @@
  * compare-and-swap on one 64-bit word (job generation << 32 | nchunks << 16 | next
  * chunk), and only while next < nchunks: a worker that wakes up late can never run a
  * chunk of a newer job, nor claim a chunk past the end of its own (whose parameters
- * the next job's caller may be overwriting already).  The caller
- * claims chunks too and afterwards waits only for chunks that workers have
- * claimed: on a loaded machine a worker that is not scheduled simply gets no
- * work (no barrier, unlike an OpenMP team).  One job at a time: a second
- * concurrent caller (an other Python thread) gets 1 back and runs its loop
- * serially.
+ * the next job's caller may be overwriting already).  The caller claims chunks
+ * too and afterwards waits only for chunks that workers have claimed: on a loaded
+ * machine a worker that is not scheduled simply gets no work (no barrier, unlike an
+ * OpenMP team).  One job at a time: a second concurrent caller (another Python
+ * thread) gets 1 back and runs its loop serially.
  *
  * Behaviour on a busy machine (another process wants the CPUs too):
- *   - the caller spins for a worker's unfinished chunk only about as long as a
- *     chunk takes (it times its own), then sleeps until the worker signals: a
- *     worker that was descheduled in the middle of a chunk gets the CPU the
- *     caller would have burnt (both threads may share one CPU);
- *   - workers spin for a new job for a bounded time, then sleep;
+ *   - the caller spins for a worker's unfinished chunk at most twice as long as
+ *     its own slowest chunk of the job took (20-500 us), then sleeps until the
+ *     worker signals: a worker descheduled in the middle of a chunk gets the CPU
+ *     the caller would have burnt (both threads may share one CPU);
+ *   - workers spin for the next job 100 us, then sleep;
  *   - chunk sizes shrink towards the end of a job (big chunks first), so the
  *     chunk a worker still holds when the caller runs out of work is short.
  */
@@ -107,7 +106,7 @@ static int64_t tc_pool_work(tc_pool *p, uint32_t g, int64_t *slowest) {
         /* chunk k of job g is ours; the job (its fn, ctx, n) cannot end before we finish it */
         const tc_intp lo = tc_chunk_start(p->n, total, k);
         const tc_intp hi = tc_chunk_start(p->n, total, k + 1);
-        if (lo < hi && slowest) {  /* (a short job can have empty chunks) */
+        if (lo < hi && slowest) {  /* (chunks are never empty: a guard) */
             const int64_t t0 = tc_now_ns();
             p->fn(p->ctx, lo, hi);
             const int64_t dt = tc_now_ns() - t0;

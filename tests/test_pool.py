@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -101,19 +102,21 @@ I64P = ctypes.POINTER(ctypes.c_int64)
 
 
 @pytest.fixture(scope="module")
-def lib(tmp_path_factory: pytest.TempPathFactory):
-    loaded = next(library_in_temp_cache(tmp_path_factory, SOURCE, "pool_test"))
-    cdll = ctypes.CDLL(loaded.path)  # the same mapping: its hook points at the pool
-    for name, extra in (("cover", [ctypes.c_int64, I64P, I64P]),
-                        ("delayed", [ctypes.c_int64, I64P, I64P, I64P])):
-        fn = getattr(cdll, name)
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_int64] + extra
-    yield cdll
+def lib(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ctypes.CDLL]:
+    """SOURCE built through the kernel cache (so the loader installs the pool in its hook),
+    opened with ctypes, whose calls release the GIL."""
+    for loaded in library_in_temp_cache(tmp_path_factory, SOURCE, "pool_test"):  # one item
+        cdll = ctypes.CDLL(loaded.path)  # the same mapping: its hook points at the pool
+        for name, extra in (("cover", [ctypes.c_int64, I64P, I64P]),
+                            ("delayed", [ctypes.c_int64, I64P, I64P, I64P])):
+            fn = getattr(cdll, name)
+            fn.restype = ctypes.c_int
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_int64] + extra
+        yield cdll
 
 
 @pytest.fixture
-def pool():
+def pool() -> Iterator[Any]:
     """The extension's library, with every loop of 2+ work units cut into chunks."""
     ext = loader.ext_module().lib
     old = ext.tc_pool_set_grain(1)
@@ -121,7 +124,8 @@ def pool():
     ext.tc_pool_set_grain(old)
 
 
-def _cover(lib, n: int, work: int) -> tuple[int, np.ndarray, int, int]:
+def _cover(lib: ctypes.CDLL, n: int, work: int) -> tuple[int, np.ndarray, int, int]:
+    """(return code, marks, chunks run, indices run by other threads) of one job."""
     marks = np.zeros(n, dtype=np.int32)
     calls, others = ctypes.c_int64(), ctypes.c_int64()
     rc = lib.cover(marks.ctypes.data, n, work, ctypes.byref(calls), ctypes.byref(others))
