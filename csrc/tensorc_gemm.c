@@ -10,7 +10,10 @@
  * simply gets less work; it never calls the BLAS nor changes its thread settings.
  * Measured here, one thread each (thread CPU time, min of 31 interleaved): 16x784x500
  * f64 410-450 us vs OpenBLAS 440-460, f32 200-300 vs 215-245; 128 rows 1.05-1.1x
- * OpenBLAS's time; 1024 rows 1.05-1.5x (hence TC_GEMM_MAX_M: no cache blocking of A).
+ * OpenBLAS's time; 1024 rows 1.05-1.5x.  Through a whole dense layer on a quiet machine
+ * (both threads, min of 15 interleaved, us, own/OpenBLAS) f64: 4 rows 199/341, 8 263/356,
+ * 12 331/500, 16 400/537, but 20 793/615, 32 1175/627, 128 2644/1662 (A's rows no longer
+ * fit L1 beside the panel: no cache blocking of A), hence TC_GEMM_MAX_M = 16.
  *
  * Layout: C[m,n] = A[m,k] @ B[k,n].  A block of MR rows times NR columns of C is kept in
  * 12 AVX2 registers (4 rows x 3 vectors) over a block of KC values of k; B's panel
@@ -28,7 +31,7 @@
 #define TC_GEMM_MR 4       /* rows of C per register block */
 #define TC_GEMM_KC 256     /* values of k per packed panel */
 #define TC_GEMM_MIN_M 2    /* m == 1 is a matrix-vector product: BLAS's gemv */
-#define TC_GEMM_MAX_M 256  /* above it OpenBLAS's cache blocking wins (see above) */
+#define TC_GEMM_MAX_M 16   /* above it OpenBLAS wins (see above) */
 
 typedef struct tc_gemm_job {
     const char *a, *b;
