@@ -150,7 +150,7 @@ def test_corrupted_library_is_rebuilt(tmp_cache) -> None:
 def test_unloadable_library_is_rebuilt(tmp_cache) -> None:
     lib = _child("print(cache.get_library(SRC, name_hint='k').path)", tmp_cache)
     path = lib.communicate(timeout=60)[0].strip()
-    meta = path[:-3] + ".json"
+    meta = path[:-3] + cache.RECORD
     os.unlink(meta)  # no commit record: not trusted
     assert cache.get_library(SRC, name_hint="k").compiled
 
@@ -167,7 +167,7 @@ def test_foreign_writable_dir_is_refused(tmp_cache) -> None:
 def test_prune_keeps_recent_and_respects_size(tmp_cache) -> None:
     libs = [cache.get_library(SRC + f"// {i}\n", name_hint=f"k{i}") for i in range(4)]
     for i, lib in enumerate(libs):  # k0 used longest ago ... k3 most recently
-        stamp = lib.path[:-3] + ".json"
+        stamp = lib.path[:-3] + cache.RECORD
         os.utime(stamp, (time.time() - 1000 + i, time.time() - 1000 + i))
     sizes = {e["name_hint"]: e["bytes"] for e in cache.cache_list()}
     keep_mb = (sizes["k3"] + sizes["k2"] + 10) / (1024 * 1024)

@@ -181,7 +181,7 @@ def test_corrupt_entry_is_a_miss_and_is_rebuilt(kernels_only_cache, damage):
         cache.store_blob("functions", entry["key"], b"\x80\x05garbage", name_hint="x",
                          parts=entry["parts"])
     else:
-        os.unlink(entry["base"] + ".json")
+        os.unlink(entry["base"] + cache.RECORD)
     cache.clear_memo()
     f, (W, b) = _build()
     assert not f.maker.cache_hit

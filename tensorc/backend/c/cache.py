@@ -4,16 +4,20 @@ Layout under ``config.cache_dir`` (0700, owned by the user, else refused)::
 
     kernels/<k[:2]>/<k>.c      the source
     kernels/<k[:2]>/<k>.so     the library
-    kernels/<k[:2]>/<k>.json   the key parts + checksum of the .so; written last,
-                               so it is the commit record: no json, no entry.
+    kernels/<k[:2]>/<k>.meta   the key parts + checksum of the .so; written last,
+                               so it is the commit record: no record, no entry.
                                Its mtime is the last-used stamp (LRU pruning).
+                               Text, one field per line (``records.py``).
     kernels/<k[:2]>/<k>.lock   per-key flock: one process compiles a key
     functions/<k[:2]>/<k>.pkl  a rewritten graph (``tensorc.compile.fncache``), with
-    functions/<k[:2]>/<k>.json its commit record and .lock, as for kernels
-    toolchains/<id>.json       compiler probes (see compiler.py)
+    functions/<k[:2]>/<k>.meta its commit record and .lock, as for kernels
+    toolchains/<id>.meta       compiler probes (see compiler.py)
+
+Records of earlier versions (``<k>.json``) are never trusted; pruning and clearing
+remove them with their entries.
 
 Correctness never depends on the locks: every file appears by atomic rename and
-an entry is trusted only when its json matches the key and the checksum of its
+an entry is trusted only when its record matches the key and the checksum of its
 payload (library or pickle). Locks only stop two processes from building the same
 key twice. Both kinds of entries share the LRU pruning and the size cap.
 
@@ -26,13 +30,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import sys
 import time
 from typing import Any, Iterator
 
-from tensorc.backend.c import compiler, cpu, loader, paths
+from tensorc.backend.c import compiler, cpu, loader, paths, records
 from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir
 from tensorc.config import config
 
@@ -42,7 +45,9 @@ _PRUNE_INTERVAL_S = 60.0
 _STALE_TEMP_S = 3600.0
 #: entry kinds: sub-directory of the cache and the suffix of the payload file
 KINDS: tuple[tuple[str, str], ...] = (("kernels", ".so"), ("functions", ".pkl"))
-_FILE_SUFFIXES = (".json", ".so", ".pkl", ".c")  # json first: untrust, then delete
+RECORD = ".meta"  #: suffix of commit records
+_LEGACY_RECORD = ".json"  # records of earlier versions: never trusted, removed with their entry
+_FILE_SUFFIXES = (RECORD, _LEGACY_RECORD, ".so", ".pkl", ".c")  # record first: untrust, then delete
 _MEMO: dict[tuple[Any, ...], "LoadedLib"] = {}  # clearable in-process memo
 _BLOB_MEMO: dict[tuple[str, str, str], bytes] = {}  # clearable: (cache_dir, kind, key) -> payload
 
@@ -131,9 +136,8 @@ def _key_lock(lock_path: str, blocking: bool = True) -> Iterator[bool]:
 
 def _read_meta(base: str) -> dict[str, Any] | None:
     try:
-        with open(base + ".json", encoding="utf-8") as fh:
-            meta = json.load(fh)
-        return meta if isinstance(meta, dict) else None
+        with open(base + RECORD, encoding="utf-8") as fh:
+            return records.loads(fh.read())
     except (OSError, ValueError):
         return None
 
@@ -156,7 +160,7 @@ def _read_checked(base: str, key: str, suffix: str, field: str) -> bytes | None:
 
 def _touch(base: str) -> None:
     with contextlib.suppress(OSError):
-        os.utime(base + ".json")  # last-used stamp for LRU pruning
+        os.utime(base + RECORD)  # last-used stamp for LRU pruning
 
 
 def _try_load(base: str, key: str) -> Any | None:
@@ -185,7 +189,7 @@ def _remove_temps(shard: str, key: str, min_age_s: float = 0.0) -> None:
 def _build(base: str, key: str, source: str, name_hint: str, parts: dict[str, str],
            info: compiler.CompilerInfo, flags: list[str]) -> None:
     shard = os.path.dirname(base)
-    for suffix in (".json", ".so"):  # an untrusted leftover
+    for suffix in (RECORD, _LEGACY_RECORD, ".so"):  # an untrusted leftover
         with contextlib.suppress(FileNotFoundError):
             os.unlink(base + suffix)
     _remove_temps(shard, key)  # we hold the key lock: nobody else is writing them
@@ -195,7 +199,7 @@ def _build(base: str, key: str, source: str, name_hint: str, parts: dict[str, st
         blob = fh.read()
     meta = {"key": key, "name_hint": name_hint, "parts": parts, "created": time.time(),
             "so_size": len(blob), "so_sha256": _sha(blob)}
-    atomic_write(base + ".json", json.dumps(meta, indent=1))
+    atomic_write(base + RECORD, records.dumps(meta))
 
 
 def get_library(source: str, *, name_hint: str = "kernel") -> LoadedLib:
@@ -287,12 +291,12 @@ def store_blob(kind: str, key: str, payload: bytes, *, name_hint: str,
         if not got:
             return False
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(base + ".json")  # untrust the old payload before replacing it
+            os.unlink(base + RECORD)  # untrust the old payload before replacing it
         _remove_temps(shard, key)
         atomic_write(base + _suffix(kind), payload)
         meta = {"key": key, "name_hint": name_hint, "parts": parts, "created": time.time(),
                 "payload_size": len(payload), "payload_sha256": _sha(payload)}
-        atomic_write(base + ".json", json.dumps(meta, indent=1))
+        atomic_write(base + RECORD, records.dumps(meta))
     _BLOB_MEMO[(config.cache_dir, kind, key)] = payload
     _maybe_prune()
     return True
@@ -319,9 +323,23 @@ def _entries() -> Iterator[tuple[str, str, str]]:
             for shard_name in os.listdir(kdir):
                 shard = os.path.join(kdir, shard_name)
                 with contextlib.suppress(OSError):
-                    for name in os.listdir(shard):
-                        if name.endswith(".json") and ".tmp." not in name:
-                            yield kind, shard, name[:-5]
+                    names = set(os.listdir(shard))
+                    for name in sorted(names):
+                        if ".tmp." in name:
+                            continue
+                        if name.endswith(RECORD):
+                            yield kind, shard, name[:-len(RECORD)]
+                        elif name.endswith(_LEGACY_RECORD) and \
+                                name[:-len(_LEGACY_RECORD)] + RECORD not in names:
+                            yield kind, shard, name[:-len(_LEGACY_RECORD)]
+
+
+def _record_mtime(base: str) -> float:
+    """When the entry was last used: its record's mtime (a legacy record's if that is all)."""
+    try:
+        return os.stat(base + RECORD).st_mtime
+    except FileNotFoundError:
+        return os.stat(base + _LEGACY_RECORD).st_mtime
 
 
 def _entry_size(base: str) -> int:
@@ -342,7 +360,7 @@ def cache_list() -> list[dict[str, Any]]:
         with contextlib.suppress(OSError):
             out.append({"kind": kind, "key": key, "name_hint": meta.get("name_hint", "?"),
                         "bytes": _entry_size(base),
-                        "last_used": os.stat(base + ".json").st_mtime,
+                        "last_used": _record_mtime(base),
                         "created": meta.get("created", 0.0), "parts": meta.get("parts", {}),
                         "path": base + _suffix(kind), "base": base})
     return sorted(out, key=lambda e: e["last_used"], reverse=True)

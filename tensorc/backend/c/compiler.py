@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import shutil
 import threading
 from typing import TYPE_CHECKING, Sequence
 
-from tensorc.backend.c import cpu, paths
+from tensorc.backend.c import cpu, paths, records
 from tensorc.backend.c.errors import CompileError
 from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir
 from tensorc.config import config
@@ -132,14 +131,14 @@ def _probe(cc: str) -> CompilerInfo:
 
 
 def _info_file(cc: str) -> str:
-    return os.path.join(config.cache_dir, "toolchains", f"{_identity(cc)}.json")
+    return os.path.join(config.cache_dir, "toolchains", f"{_identity(cc)}.meta")
 
 
 @functools.lru_cache(maxsize=16)
 def _compiler_info_cached(cc: str, info_file: str) -> CompilerInfo:
     try:
         with open(info_file, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = records.loads(fh.read())
         info = CompilerInfo(**data)
         if info.path == cc:
             return info
@@ -150,7 +149,7 @@ def _compiler_info_cached(cc: str, info_file: str) -> CompilerInfo:
         try:
             ensure_private_dir(config.cache_dir)
             ensure_private_dir(os.path.dirname(info_file))
-            atomic_write(info_file, json.dumps(info.as_dict()))
+            atomic_write(info_file, records.dumps(info.as_dict()))
         except OSError:
             pass
     return info
