@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tensorc.backend.c import cache, compiler, records
 from tensorc.config import config
@@ -20,6 +20,7 @@ _scalars = st.one_of(st.text(max_size=20), st.integers(-2**70, 2**70), st.boolea
 _names = st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=12)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_names, st.one_of(_scalars, st.dictionaries(_names, _scalars, min_size=1, max_size=4)),
                        max_size=6))
 def test_records_round_trip(fields):
