@@ -6,7 +6,8 @@ Write backend-independent tests as ``def test_x(mode): f = tensorc.function(...,
 from __future__ import annotations
 
 import os
-from typing import Iterator
+import threading
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -104,3 +105,12 @@ def kernels_only_cache(module_cache: str) -> Iterator[str]:
     yield module_cache
     config.cache_dir = saved
     cache.clear_memo()
+
+
+def run_threads(work: Callable[[int], None], n: int = 4) -> None:
+    """Run ``work(0) .. work(n-1)`` on ``n`` threads started together; return when all end."""
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

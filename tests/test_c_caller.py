@@ -5,7 +5,6 @@ converts or raises with the input named), and concurrent calls serialised."""
 from __future__ import annotations
 
 import textwrap
-import threading
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from tensorc.backend.c import loader
 from tensorc.backend.c.driver import c_backend_available
 
 from subproc import run_python
+from conftest import run_threads
 
 HAS_CALLER = c_backend_available() and loader.using_ext() \
     and hasattr(loader.ext_module().lib, "tc_make_caller")
@@ -140,9 +140,5 @@ def test_concurrent_calls_are_serialised_and_correct(rng):
             if got.shape != wants[k].shape or not np.allclose(got, wants[k]):
                 errors.append(f"thread {k}")
                 return
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work)
     assert not errors

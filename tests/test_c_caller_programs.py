@@ -5,7 +5,6 @@ from several threads made one at a time (read, run and update as one unit)."""
 from __future__ import annotations
 
 import textwrap
-import threading
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from tensorc.backend.c import loader
 from tensorc.backend.c.driver import c_backend_available
 
 from subproc import run_python
+from conftest import run_threads
 
 HAS_CALLER = c_backend_available() and loader.using_ext() \
     and hasattr(loader.ext_module().lib, "tc_make_caller")
@@ -123,11 +123,7 @@ def test_threads_read_run_and_update_as_one_unit():
     def work() -> None:
         for _ in range(100):
             f(one)
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(lambda _k: work())
     np.testing.assert_array_equal(counter.get_value(), np.full(n, 400.0))
 
 

@@ -4,7 +4,6 @@ threshold lowered so that small arrays are cut into chunks; thread-safety of the
 under concurrent Python threads; and single-threaded kernels when threads are off."""
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ import tensorc.tensor as T
 from tensorc.backend.c import loader
 from tensorc.backend.c.driver import c_backend_available
 from tensorc.config import config
+from conftest import run_threads
 
 pytestmark = pytest.mark.skipif(not (c_backend_available() and loader.using_ext()),
                                 reason="needs a C compiler and tensorc._ext (the pool)")
@@ -101,11 +101,7 @@ def test_pool_is_safe_under_concurrent_python_threads(low_threshold, rng):
             if not np.isclose(got, want[k], rtol=1e-12):
                 errors.append(f"thread {k}: {got} != {want[k]}")
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work)
     assert errors == []
 
 

@@ -4,7 +4,6 @@ which products it takes (it runs on tensorc's pool, so with a grain of 1 every p
 takes is one pool job, and numpy's matmul is none); gradients; concurrent callers."""
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import tensorc
 import tensorc.tensor as T
 from tensorc.gradient import verify_grad
 
-from conftest import C_MODE, needs_c
+from conftest import C_MODE, needs_c, run_threads
 
 TOL = {"float32": 2e-5, "float64": 1e-12}
 
@@ -150,9 +149,5 @@ def test_concurrent_callers(rng):
                 check(fs[k % 2](x, w, b).copy(), x, w, b)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work)
     assert not errors, errors[0]

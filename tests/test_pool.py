@@ -6,7 +6,6 @@ and while a worker is held up in the middle of a chunk."""
 from __future__ import annotations
 
 import ctypes
-import threading
 from typing import Any, Iterator
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 from clib import library_in_temp_cache
 from tensorc.backend.c import compiler, loader
+from conftest import run_threads
 
 pytestmark = pytest.mark.skipif(not (compiler.compiler_available() and loader.using_ext()),
                                 reason="needs a C compiler and tensorc._ext (the pool)")
@@ -179,11 +179,7 @@ def test_concurrent_callers_each_cover_their_job(lib, pool):
                 errors.append(f"thread {k} job {r}: rc {rc}, marks {marks.min()}..{marks.max()}")
             ran_on_pool.append(rc == 0)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work)
     assert errors == []
     assert any(ran_on_pool) == (pool.tc_pool_threads() > 1)
 
