@@ -2,7 +2,10 @@
 
 1. ``build_py`` copies the hand-written C sources of the top-level ``csrc/``
    into the built package as ``tensorc/csrc/`` (package data), so the runtime
-   header is found after a non-editable ``pip install .``.
+   header is found after a non-editable ``pip install .``, and writes
+   ``tensorc/_source_stamp.txt``: a sha256 of the built package's Python sources,
+   which the function cache uses as the code fingerprint of an installed tensorc
+   instead of stat-ing ~150 files in every new process.
 2. ``build_ext`` builds the optional cffi API-mode extension ``tensorc._ext``
    (the kernel-program runner, ``csrc/tensorc_ext.c``). If that fails - no
    compiler, no Python headers - it warns and the install goes on: tensorc
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -59,15 +63,30 @@ def make_ffibuilder():
     return builder
 
 
+def source_stamp(package_dir: str) -> str:
+    """sha256 over the relative path and bytes of every ``.py`` file under ``package_dir``."""
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(package_dir, "**", "*.py"), recursive=True)):
+        rel = os.path.relpath(path, package_dir).replace(os.sep, "/")
+        with open(path, "rb") as fh:
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(fh.read()).digest())
+    return digest.hexdigest()
+
+
 class BuildPyWithCsrc(build_py):
-    """Copy ``csrc/*.c`` and ``csrc/*.h`` into ``<build>/tensorc/csrc/``."""
+    """Copy ``csrc/*.c`` and ``csrc/*.h`` into ``<build>/tensorc/csrc/`` and stamp the
+    built package's sources (``tensorc/_source_stamp.txt``, never in the source tree)."""
 
     def run(self) -> None:
         super().run()
-        target = os.path.join(self.build_lib, "tensorc", "csrc")
+        package = os.path.join(self.build_lib, "tensorc")
+        target = os.path.join(package, "csrc")
         os.makedirs(target, exist_ok=True)
         for path in glob.glob(os.path.join(CSRC, "*.c")) + glob.glob(os.path.join(CSRC, "*.h")):
             shutil.copy2(path, target)
+        if os.path.realpath(package) != os.path.realpath(os.path.join(HERE, "tensorc")):
+            with open(os.path.join(package, "_source_stamp.txt"), "w", encoding="utf-8") as fh:
+                fh.write(source_stamp(package) + "\n")
 
 
 class OptionalBuildExt(build_ext):

@@ -245,3 +245,48 @@ def test_user_defined_classes_are_keyed_by_their_source_file(tmp_path, monkeypat
     assert before != fncache.canonical(user_ops_fncache.Scale(3))
     os.utime(mod, ns=(1, 1))  # the "edited" source file
     assert fncache.canonical(user_ops_fncache.Scale(2)) != before
+
+
+def _op_zoo():
+    """One graph using many of tensorc's op classes, with the variables it starts from."""
+    x, v, i = T.dmatrix("x"), T.dvector("v"), T.lvector("i")
+    outs = [x.T, x + 1, T.exp(x), x.sum(axis=0), T.max(x, 1), x[1:3], x[i], T.inc_subtensor(x[i], 1.0),
+            T.set_subtensor(x[0], v), T.dot(x, x), x.reshape((x.shape[1], x.shape[0])),
+            T.nnet.softmax(x), T.argmax(x, 1), T.cast(x, "float32"), T.concatenate([x, x]),
+            T.alloc(0.0, 3, 4), T.arange(5), T.switch(x > 0, x, 0), x.dimshuffle(1, "x", 0),
+            T.nnet.sigmoid(x), x.flatten(), T.cumsum(v), T.sort(v), T.clip(x, 0, 1), v[::-1],
+            T.stack([v, v]), T.mean(x, axis=1, keepdims=True), T.nnet.logsoftmax(x)]
+    return [x, v, i], outs
+
+
+def test_tensorc_ops_are_keyed_by_their_props_and_equal_props_mean_equal_state():
+    from tensorc.graph.basic import io_toposort
+    nodes = [io_toposort(*_op_zoo()), io_toposort(*_op_zoo())]
+    texts: dict[str, object] = {}
+    for a, b in zip(*nodes):
+        assert a.op == b.op  # (often the same object: elemwise ops are shared)
+        # what makes the props-only key sound: nothing else of a tensorc op differs
+        assert vars(a.op).keys() == vars(b.op).keys()
+        for name, value in vars(a.op).items():
+            assert fncache.canonical(value) == fncache.canonical(vars(b.op)[name]), (a.op, name)
+        text = fncache.canonical(a.op)
+        assert text == fncache.canonical(b.op) and text.startswith("ptensorc.ops.")
+        if text in texts:  # one text, one op (up to equality)
+            assert texts[text] == a.op
+        texts[text] = a.op
+    assert len({type(op) for op in texts.values()}) >= 18
+    inc, setsub = T.inc_subtensor(T.dvector()[1:], 1.0).owner.op, \
+        T.set_subtensor(T.dvector()[1:], 1.0).owner.op
+    assert fncache.canonical(inc) != fncache.canonical(setsub)
+    assert fncache.canonical(T.sum(T.dmatrix(), 0).owner.op) != fncache.canonical(T.sum(T.dmatrix(), 1).owner.op)
+
+
+def test_graph_text_names_types_ops_and_constants_once_per_object():
+    (x, v, i), outs = _op_zoo()
+    text = fncache.io_graph_text([x, v, i], outs)
+    assert text == fncache.io_graph_text([x, v, i], outs)  # deterministic
+    assert text.count("\nin ") == 2 and text.startswith("in 0 TensorVariable T(float64,(False, False)) 'x'")
+    assert fncache.io_graph_text([x], [x + 1]) != fncache.io_graph_text([x], [x + 2])
+    assert fncache.io_graph_text([x], [x.sum(0)]) != fncache.io_graph_text([x], [x.sum(1)])
+    assert fncache.io_graph_text([x], [T.cast(x, "float32")]) != \
+        fncache.io_graph_text([x], [T.cast(x, "float16")])

@@ -167,7 +167,7 @@ def _rewrite_entry(edit) -> None:
 
 @needs_c
 @pytest.mark.parametrize("damage", ["version", "step_to_wrong_node", "sources_without_kernels",
-                                    "garbage_state"])
+                                    "names_of_other_kernels", "names_swapped", "garbage_state"])
 def test_damaged_program_state_is_lowered_again(kernels_only_cache, monkeypatch, damage):
     _run("mlp")
 
@@ -182,6 +182,11 @@ def test_damaged_program_state_is_lowered_again(kernels_only_cache, monkeypatch,
             state[3] = steps
         elif damage == "sources_without_kernels":
             state[6] = ["/* nothing */"]
+        elif damage == "names_of_other_kernels":  # the sources are searched instead
+            state[7] = [["no_such_kernel"] for _ in state[7]]
+        elif damage == "names_swapped":  # each library is asked for the other's kernels
+            assert len(state[7]) == 2 and state[7][0] and state[7][1]
+            state[7] = state[7][::-1]
         else:
             return ("garbage",)
         return tuple(state)
@@ -190,7 +195,8 @@ def test_damaged_program_state_is_lowered_again(kernels_only_cache, monkeypatch,
     f, values = _run("mlp")
     assert f.maker.cache_hit
     # the sources are only a hint: the program itself was still usable
-    assert len(calls) == (0 if damage == "sources_without_kernels" else 1)
+    assert len(calls) == (0 if damage in ("sources_without_kernels", "names_of_other_kernels",
+                                          "names_swapped") else 1)
     for got, want in zip(values, _reference("mlp")):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 

@@ -16,8 +16,9 @@ it is cached under a key computed from exactly those:
   writes;
 - ``mode``: optimizer name, included and excluded passes;
 - ``config``: every config flag except the cache's own location and size cap;
-- ``code``: tensorc's version, a fingerprint of its source files (path, size, mtime
-  of every ``.py``) and numpy's version; ``python``: the interpreter tag.
+- ``code``: tensorc's version, a fingerprint of its source files (an installed package:
+  the sha256 of its sources stamped at build time; a checkout: path, size, mtime of
+  every ``.py``) and numpy's version; ``python``: the interpreter tag.
 
 The entry stores the rewritten graph (nodes in order and outputs) pickled with the
 function's inputs as placeholders, so a hit rebuilds it around *this* call's input
@@ -51,7 +52,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tensorc.graph.basic import Apply, Constant, Variable, io_toposort
+from tensorc.graph.basic import Apply, Constant, Op, Variable, io_toposort
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.graph.type import TensorType
 
@@ -104,6 +105,11 @@ def canonical(value: Any, depth: int = 0) -> str:
         return "u" + value.__name__
     if isinstance(value, (np.ufunc, functools.partial, types.MethodType)):
         raise Uncacheable(f"a callable inside an op: {value!r}")
+    if isinstance(value, Op) and t.__module__.startswith("tensorc.") and \
+            t.__reduce__ is object.__reduce__:
+        # tensorc's ops are defined by their __props__ (what equality and merging use; any
+        # other attribute is derived from them), which is much shorter than their state
+        return "p" + _global_name(t) + canonical(value._props(), depth + 1)
     return _object_text(value, depth)
 
 
@@ -114,8 +120,27 @@ def _array_text(a: np.ndarray) -> str:
     return f"a({a.dtype.str},{a.shape},{digest})"
 
 
+#: tensorc's and numpy's classes and functions -> their text, once per process (the same
+#: few come up in every graph; a user module's text has a stamp that may change)
+_GLOBAL_NAMES: dict[Any, str] = {}
+
+
 def _global_name(obj: Any) -> str:
     """``module:qualname`` of a class or function that pickle would find by that name."""
+    try:
+        return _GLOBAL_NAMES[obj]
+    except (KeyError, TypeError):
+        pass
+    text = _find_global_name(obj)
+    if "@" not in text:
+        try:
+            _GLOBAL_NAMES[obj] = text
+        except TypeError:  # unhashable: not remembered
+            pass
+    return text
+
+
+def _find_global_name(obj: Any) -> str:
     module, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
     if not module or "<" in qual:
         raise Uncacheable(f"{obj!r} is not importable by name")
@@ -181,9 +206,25 @@ def io_graph_text(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> st
     refs: dict[int, str] = {}
     lines: list[str] = []
     ops: dict[int, str] = {}
+    types: dict[int, str] = {}
+
+    def type_text(t: Any) -> str:
+        text = types.get(id(t))
+        if text is None:
+            text = types[id(t)] = f"T({t.dtype},{t.broadcastable})" if type(t) is TensorType \
+                else canonical(t)
+        return text
+
+    def op_text(op: Any) -> str:
+        text = ops.get(id(op))
+        if text is None:
+            text = ops[id(op)] = canonical(op)
+        return text
+    keep = []  # the types whose ids ``types`` holds stay alive
     for k, v in enumerate(inputs):
         refs[id(v)] = f"i{k}"
-        lines.append(f"in {k} {type(v).__name__} {canonical(v.type)} {v.name!r}")
+        keep.append(v.type)
+        lines.append(f"in {k} {type(v).__name__} {type_text(v.type)} {v.name!r}")
 
     def ref(v: Variable) -> str:
         r = refs.get(id(v))
@@ -191,27 +232,39 @@ def io_graph_text(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> st
             if not isinstance(v, Constant):
                 raise Uncacheable(f"{v} is neither an input nor computed in the graph")
             r = refs[id(v)] = f"c{len(refs)}"
-            lines.append(f"const {r} {_global_name(type(v))} {canonical(v.type)} "
+            lines.append(f"const {r} {_global_name(type(v))} {type_text(v.type)} "
                          f"{canonical(v.data)} {v.name!r}")
         return r
     for n, node in enumerate(io_toposort(inputs, outputs)):
         ins = [ref(v) for v in node.inputs]
-        op = ops.get(id(node.op))
-        if op is None:
-            op = ops[id(node.op)] = canonical(node.op)
+        op = op_text(node.op)
         outs = []
         for j, o in enumerate(node.outputs):
             refs[id(o)] = f"n{n}.{j}"
-            outs.append(f"{type(o).__name__} {canonical(o.type)} {o.name!r}")
+            outs.append(f"{type(o).__name__} {type_text(o.type)} {o.name!r}")
         lines.append(f"node {n} {op} ({' '.join(ins)}) -> {'; '.join(outs)}")
     lines.append("out " + " ".join(ref(v) for v in outputs))
     return "\n".join(lines)
 
 
+#: Written by ``setup.py``'s ``build_py`` into an installed (built) package only.
+SOURCE_STAMP = "_source_stamp.txt"
+
+
 @functools.lru_cache(maxsize=None)
 def _code_fingerprint(package_dir: str) -> str:
-    """sha256 over (path, size, mtime) of every ``.py`` file of tensorc: an edited
-    checkout never reuses graphs rewritten by older code."""
+    """Which tensorc code rewrote the graph.  An installed package carries the sha256 of
+    its sources, written when it was built (``SOURCE_STAMP``; one file read); a source
+    checkout has none, and gets a sha256 over (path, size, mtime) of every ``.py`` file
+    (~150 stats), so an edited checkout never reuses graphs rewritten by older code.
+    Files of an installed package edited by hand are not noticed (reinstall instead)."""
+    try:
+        with open(os.path.join(package_dir, SOURCE_STAMP), encoding="ascii") as fh:
+            stamp = fh.read().strip()
+        if len(stamp) == 64:
+            return "built:" + stamp
+    except (OSError, ValueError):
+        pass
     stamps = []
     stack = [package_dir]
     cut = len(package_dir) + 1
@@ -301,10 +354,10 @@ class Lowering:
                  state: tuple | None) -> None:
         self.key, self.parts, self._nodes, self._state = key, parts, nodes, state
 
-    def program(self, fgraph: FunctionGraph) -> tuple[Any, list[str]] | None:
-        """``(Program, C sources)`` stored for ``fgraph``, or None (none stored, the graph
-        was edited since, or the state does not fit it).  The state is handed out once
-        (a function keeps no second copy of its kernel sources)."""
+    def program(self, fgraph: FunctionGraph) -> tuple[Any, list[str], Any] | None:
+        """``(Program, C sources, kernel names per source)`` stored for ``fgraph``, or None
+        (none stored, the graph was edited since, or the state does not fit it).  The
+        state is handed out once (a function keeps no second copy of its kernel sources)."""
         state, self._state = self._state, None
         if state is None:
             return None
@@ -317,14 +370,16 @@ class Lowering:
         except Exception:  # a stale or damaged state is a miss: the graph is lowered again
             return None
 
-    def store(self, fgraph: FunctionGraph, prog: Any, sources: Sequence[str]) -> bool:
+    def store(self, fgraph: FunctionGraph, prog: Any, sources: Sequence[str],
+              groups: Sequence[Sequence[str]] | None = None) -> bool:
         """Write the entry again with ``prog`` lowered from ``fgraph`` (compiled from
-        ``sources``); False when it cannot be stored (nothing is raised)."""
+        ``sources``, ``groups[u]`` the kernels of unit ``u``); False when it cannot be
+        stored (nothing is raised)."""
         from tensorc.backend.c import cache
         from tensorc.backend.c.errors import CacheError
         from tensorc.lower.store import program_state
         try:
-            data = dump_rewritten(fgraph, program_state(prog, sources))
+            data = dump_rewritten(fgraph, program_state(prog, sources, groups))
         except Exception:  # an op or constant that does not pickle: keep the graph-only entry
             return False
         try:

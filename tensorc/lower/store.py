@@ -8,7 +8,8 @@ function of a kernel step is stored as its *plan* (per output dimension: which k
 input's dimension, or size 1) and comes back as a :class:`PlanShape`; a kernel without a
 plan (indexing kernels compute shapes in Python) is rendered again on load, for its
 shape function only.  ``sources`` are the C translation units the kernels were compiled
-in, so the kernel library is found without rendering anything.
+in, and which kernels each holds, so the kernel library is found without rendering or
+searching anything.
 
 >>> import tensorc.tensor as T
 >>> from tensorc.graph.fgraph import FunctionGraph
@@ -16,9 +17,11 @@ in, so the kernel library is found without rendering anything.
 >>> x = T.dvector('x')
 >>> fg = FunctionGraph([x], [T.exp(x) + 1])
 >>> prog = lower(fg)
->>> again, srcs = program_from_state(program_state(prog, ['/* unit */']), fg.toposort())
->>> [s.name for s in again.kernel_steps] == [s.name for s in prog.kernel_steps], srcs
-(True, ['/* unit */'])
+>>> names = [[s.name for s in prog.kernel_steps]]
+>>> again, srcs, groups = program_from_state(program_state(prog, ['/* unit */'], names),
+...                                          fg.toposort())
+>>> [s.name for s in again.kernel_steps] == names[0], srcs, groups == names
+(True, ['/* unit */'], True)
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ import numpy as np
 from tensorc.graph.basic import Apply, Constant
 from tensorc.lower.program import KernelStep, NumpyStep, Program, Step
 
-_STATE_VERSION = 1  #: bump when the tuple layout below changes
+_STATE_VERSION = 2  #: bump when the tuple layout below changes
 Plan = tuple[tuple[int, int], ...]
 
 
@@ -68,12 +71,14 @@ def step_plan(step: KernelStep) -> list[Plan] | None:
     return [tuple((int(k), int(d)) for k, d in p) for p in plan]
 
 
-def program_state(prog: Program, sources: Sequence[str]) -> tuple:
-    """``prog`` (and the C ``sources`` its kernels were compiled from) as a picklable tuple;
-    graph objects are referenced, so pickle it in one go with the graph it was lowered from.
+def program_state(prog: Program, sources: Sequence[str],
+                  groups: Sequence[Sequence[str]] | None = None) -> tuple:
+    """``prog`` (and the C ``sources`` its kernels were compiled from, ``groups[u]`` naming
+    the kernels of unit ``u``) as a picklable tuple; graph objects are referenced, so
+    pickle it in one go with the graph it was lowered from.
 
     >>> program_state(Program(0, [], {}, [], [], []), [])
-    (1, 0, [], [], [], {}, [])
+    (2, 0, [], [], [], {}, [], None)
     """
     kernels: dict[str, str] = {}
     steps: list[tuple] = []
@@ -85,16 +90,17 @@ def program_state(prog: Program, sources: Sequence[str]) -> tuple:
         else:
             steps.append(("n", s.index, s.inputs, s.outputs))
     return (_STATE_VERSION, prog.n_inputs, list(prog.slot_vars), steps, list(prog.outputs),
-            kernels, list(sources))
+            kernels, list(sources), None if groups is None else [list(g) for g in groups])
 
 
-def program_from_state(state: tuple, nodes: Sequence[Apply]) -> tuple[Program, list[str]]:
-    """The ``(program, sources)`` of :func:`program_state`, around ``nodes`` (the graph's
-    toposort, which the state's step indices refer to).  Raises ``ValueError`` when the
-    state does not fit them (a stale or damaged entry)."""
-    version, n_inputs, slot_vars, raw_steps, outputs, kernels, sources = state
-    if version != _STATE_VERSION:
-        raise ValueError(f"program state version {version}, expected {_STATE_VERSION}")
+def program_from_state(state: tuple, nodes: Sequence[Apply]
+                       ) -> tuple[Program, list[str], list[list[str]] | None]:
+    """The ``(program, sources, groups)`` of :func:`program_state`, around ``nodes`` (the
+    graph's toposort, which the state's step indices refer to).  Raises ``ValueError``
+    when the state does not fit them (a stale or damaged entry)."""
+    if state[0] != _STATE_VERSION:
+        raise ValueError(f"program state version {state[0]}, expected {_STATE_VERSION}")
+    _, n_inputs, slot_vars, raw_steps, outputs, kernels, sources, groups = state
     nodes = list(nodes)
     steps: list[Step] = []
     for raw in raw_steps:
@@ -110,7 +116,7 @@ def program_from_state(state: tuple, nodes: Sequence[Apply]) -> tuple[Program, l
             raise ValueError(f"program state: step {index} does not write its node's outputs")
     constants = {k: np.asarray(v.data) for k, v in enumerate(slot_vars) if isinstance(v, Constant)}
     prog = Program(n_inputs, list(slot_vars), constants, steps, list(outputs), nodes)
-    return prog, list(sources)
+    return prog, list(sources), groups
 
 
 def _rendered_shape_fn(node: Apply, name: str) -> Any:

@@ -28,6 +28,7 @@ key twice. Both kinds of entries share the LRU pruning and the size cap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import fcntl
 import hashlib
 import os
@@ -80,6 +81,11 @@ def _sha(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def _runtime_header_sha() -> str:
+    return _sha(paths.runtime_header_text())  # the text is read once per process too
+
+
 def _tensorc_version() -> str:
     version = getattr(sys.modules.get("tensorc"), "__version__", None)
     if isinstance(version, str):
@@ -96,7 +102,7 @@ def key_parts(source: str, info: compiler.CompilerInfo, flags: list[str]) -> dic
     import _cffi_backend
     return {
         "source": _sha(source),
-        "runtime_header": _sha(paths.runtime_header_text()),
+        "runtime_header": _runtime_header_sha(),
         "compiler": f"{info.path} | {info.version}",
         "flags": " ".join(flags),
         "cpu": cpu.cpu_fingerprint(),

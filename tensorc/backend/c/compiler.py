@@ -89,7 +89,10 @@ def find_compiler() -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
 def _identity(path: str) -> str:
+    """The compiler binary's identity (path, resolved path, size, mtime), hashed; once per
+    process (a compiler replaced while a process runs is seen by the next process)."""
     st = os.stat(path)
     real = os.path.realpath(path)
     return hashlib.sha256(f"{path}|{real}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
@@ -213,6 +216,7 @@ def compiler_flags(info: CompilerInfo | None = None) -> list[str]:
 def clear_caches() -> None:
     """Forget in-memory probes (tests change ``config.cxx`` and the cache dir)."""
     _resolve.cache_clear()
+    _identity.cache_clear()
     _compiler_info_cached.cache_clear()
 
 

@@ -16,6 +16,7 @@ import platform
 _FLAG_KEYS = ("flags", "features")  # x86 / arm64 spelling in /proc/cpuinfo
 
 
+@functools.lru_cache(maxsize=4)
 def _cpuinfo_flags(path: str = "/proc/cpuinfo") -> str | None:
     """The feature-flag line of the first CPU, whitespace-normalised and sorted."""
     try:

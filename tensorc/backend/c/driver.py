@@ -66,6 +66,14 @@ class ProgramLibs:
         self._owner = owner
         self.sources = sources  #: the C translation unit of each library
 
+    @property
+    def groups(self) -> list[list[str]]:
+        """The kernel names of each library, in library order."""
+        names: list[list[str]] = [[] for _ in self.libs]
+        for name, k in self._owner.items():
+            names[k].append(name)
+        return names
+
     def kernel(self, name: str) -> Any:
         """The function pointer of kernel ``name``."""
         return self.libs[self._owner[name]].kernel(name)
@@ -76,13 +84,14 @@ class ProgramLibs:
         return any(lib.compiled for lib in self.libs)
 
 
-def load_program(prog: Program, sources: Sequence[str] | None = None) -> ProgramLibs:
+def load_program(prog: Program, sources: Sequence[str] | None = None,
+                 names: Sequence[Sequence[str]] | None = None) -> ProgramLibs:
     """Compile (or fetch from the cache) the libraries holding ``prog``'s kernels.
 
     A program with many kernels is cut into one translation unit per core, of about
     equal estimated compile cost, compiled side by side (the compiler runs outside the
     GIL).  ``sources``: those translation units as they were built before (the function
-    cache stores them), else rendered.
+    cache stores them, with ``names``, the kernels each holds), else rendered.
     """
     from tensorc.backend.c.cache import get_library, lookup_library
     if sources is None:
@@ -93,7 +102,7 @@ def load_program(prog: Program, sources: Sequence[str] | None = None) -> Program
         from tensorc.backend.c.ewdriver import sources_match
         if not sources_match(sources):
             raise ValueError("stored sources use the other form of the elementwise driver")
-        groups = _groups_of(prog, sources)
+        groups = _groups_of(prog, sources, names)
     hints = ["_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps
                               if s.name in {n for n, _ in g}}))[:60] or "fn" for g in groups]
     libs = [lookup_library(src, name_hint=h) for src, h in zip(sources, hints)]
@@ -106,6 +115,13 @@ def load_program(prog: Program, sources: Sequence[str] | None = None) -> Program
             built = pool.map(lambda k: get_library(sources[k], name_hint=hints[k]), missing)
             for k, lib in zip(missing, built):
                 libs[k] = lib
+    if names is not None:  # stored names are trusted only when each library has its kernels
+        try:
+            for lib, group in zip(libs, groups):
+                for name, _ in group:
+                    lib.kernel(name)  # dlsym, remembered by the library
+        except KeyError as exc:
+            raise ValueError(f"stored kernel names do not match the libraries: {exc}") from None
     if config.debug >= 2:
         for lib, source in zip(libs, sources):
             print(f"[tensorc] C library {lib.path} ({'compiled' if lib.compiled else 'cached'})\n"
@@ -113,11 +129,19 @@ def load_program(prog: Program, sources: Sequence[str] | None = None) -> Program
     return ProgramLibs(libs, {name: k for k, g in enumerate(groups) for name, _ in g}, list(sources))
 
 
-def _groups_of(prog: Program, sources: Sequence[str]) -> list[list[tuple[str, str]]]:
-    """Which of ``prog``'s kernels each stored translation unit holds (by the kernel's
-    source text); ``ValueError`` when a kernel is in none of them."""
+def _groups_of(prog: Program, sources: Sequence[str],
+               names: Sequence[Sequence[str]] | None = None) -> list[list[tuple[str, str]]]:
+    """Which of ``prog``'s kernels each stored translation unit holds: ``names`` (what
+    the function cache stored) when they name every kernel exactly once, else found by
+    each kernel's source text; ``ValueError`` when a kernel is in none of them."""
+    kernels = prog.unique_kernels()
+    if names is not None and len(names) == len(sources):
+        source_of = dict(kernels)
+        listed = [n for g in names for n in g]
+        if len(listed) == len(source_of) and set(listed) == set(source_of):
+            return [[(n, source_of[n]) for n in g] for g in names]
     groups: list[list[tuple[str, str]]] = [[] for _ in sources]
-    for name, src in prog.unique_kernels():
+    for name, src in kernels:
         k = next((k for k, unit in enumerate(sources) if src in unit), -1)
         if k < 0:
             raise ValueError(f"kernel {name} is in none of the stored sources")
@@ -143,12 +167,12 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
     """
     cached = getattr(fgraph, "cached_lowering", None)  # set by the function cache
     stored = cached.program(fgraph) if cached is not None else None
-    prog, sources = stored if stored is not None else (lower(fgraph), None)
+    prog, sources, names = stored if stored is not None else (lower(fgraph), None, None)
     lib = None
     if prog.kernel_steps:
         try:
             try:
-                lib = load_program(prog, sources)
+                lib = load_program(prog, sources, names)
             except ValueError:  # stored sources that do not hold the kernels: render them
                 lib = load_program(prog)
         except CompileError as exc:
@@ -159,7 +183,8 @@ def build_c_runner(fgraph: FunctionGraph, destroyable: frozenset[int] = frozense
                           RuntimeWarning, stacklevel=3)
             return build_numpy_runner(fgraph, profile=profile)
     if cached is not None and stored is None:  # the next process skips lowering
-        cached.store(fgraph, prog, lib.sources if lib is not None else [])
+        cached.store(fgraph, prog, lib.sources if lib is not None else [],
+                     lib.groups if lib is not None else [])
     run = make_runner(prog, lib, profile)
     if not getattr(run, "locked", False):
         run = _serialized(run)

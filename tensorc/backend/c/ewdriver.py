@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from typing import Sequence
 
 #: the hook's declaration in a library that uses the extension's driver
@@ -43,8 +42,17 @@ def _driver_file() -> str:
 
 
 def _driver_abi(text: str) -> int:
-    found = re.search(r"#define TC_EW_ABI (\d+)", text)
-    return int(found.group(1)) if found else -1
+    """The number after ``#define TC_EW_ABI`` (-1 when missing); plain string search, as
+    the warm path should not compile a regular expression.
+
+    >>> _driver_abi("#define TC_EW_ABI 7\n"), _driver_abi("")
+    (7, -1)
+    """
+    at = text.find("#define TC_EW_ABI ")
+    if at < 0:
+        return -1
+    digits = text[at + len("#define TC_EW_ABI "):].split(None, 1)
+    return int(digits[0]) if digits and digits[0].isdigit() else -1
 
 
 def driver_source(shared: bool | None = None) -> str:
