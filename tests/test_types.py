@@ -113,3 +113,29 @@ def test_shared_variable_types():
     assert tensorc.shared(np.zeros((1, 3)), broadcastable=(True, False)).broadcastable == (True, False)
     with pytest.raises(TypeError, match="symbolic"):
         tensorc.shared(T.dscalar())
+
+
+def test_a_type_from_another_process_hashes_like_a_fresh_one(tmp_path):
+    """Types travel in pickles (the function cache); their cached hash must not."""
+    import pickle
+    import subprocess
+    import sys
+    from subproc import PACKAGE_PARENT
+    code = ("import pickle, sys; from tensorc.graph.type import TensorType; "
+            "sys.stdout.buffer.write(pickle.dumps([TensorType('float32', (True, False), name='t'), "
+            "TensorType('int8', [1])]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                         cwd=PACKAGE_PARENT, timeout=120).stdout
+    a, b = pickle.loads(out)
+    fresh_a, fresh_b = TensorType("float32", (True, False)), TensorType("int8", (True,))
+    assert a == fresh_a and hash(a) == hash(fresh_a) and len({a, fresh_a}) == 1
+    assert b == fresh_b and hash(b) == hash(fresh_b) and {b: 1}[fresh_b] == 1
+    assert a.name == "t" and a.numpy_dtype is np.dtype("float32") and b.broadcastable == (True,)
+
+
+@pytest.mark.parametrize("pattern", [(True, False), [1, 0], (np.True_, False), (2, 0)])
+def test_types_made_from_any_spelling_of_a_pattern_are_equal(pattern):
+    t = TensorType("float64", pattern)
+    assert t.broadcastable == (True, False) and all(type(b) is bool for b in t.broadcastable)
+    assert t == TensorType("float64", (True, False)) and hash(t) == hash(TensorType("float64", (True, False)))
+    assert t.numpy_dtype == np.dtype("float64") and t.ndim == 2

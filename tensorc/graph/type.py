@@ -56,6 +56,24 @@ def is_safe_cast(src: str, dst: str) -> bool:
     return bool(np.can_cast(src, dst, casting="safe"))
 
 
+#: (dtype, broadcastable) -> (broadcastable, hash, numpy dtype, broadcastable dims, python
+#: scalar types converted without checks); one entry per kind of type a process has seen
+_FACTS: dict[tuple[str, Any], tuple] = {}
+_FACTS_MAX = 4096
+
+
+def _type_facts(dtype: str, bcast: tuple[bool, ...]) -> tuple:
+    facts = (bcast, hash((TensorType, dtype, bcast)), np.dtype(dtype),
+             tuple(d for d, b in enumerate(bcast) if b),
+             # python scalar types converted without checks (always exact or allowed, as in Theano)
+             {"float64": (float, int), "float32": (float,), "int64": (int,),
+              "complex128": (complex, float, int)}.get(dtype, ()))
+    if len(_FACTS) >= _FACTS_MAX:
+        _FACTS.clear()
+    _FACTS[(dtype, bcast)] = facts
+    return facts
+
+
 class TensorType:
     """The type of a tensor variable: a dtype and a static broadcast pattern.
 
@@ -70,15 +88,18 @@ class TensorType:
         if shape is not None:  # PyTensor-style spelling: 1 means broadcastable
             broadcastable = tuple(s == 1 for s in shape)
         self.dtype: str = as_dtype_name(dtype)
-        self.broadcastable: tuple[bool, ...] = tuple(bool(b) for b in broadcastable)
         self.name = name
-        self._hash = hash((TensorType, self.dtype, self.broadcastable))
-        self._dt = np.dtype(self.dtype)
-        self._bdims = tuple(d for d, b in enumerate(self.broadcastable) if b)
-        # python scalar types converted without checks (always exact or allowed, as in Theano)
-        self._py_fast: tuple[type, ...] = {"float64": (float, int), "float32": (float,),
-                                            "int64": (int,), "complex128": (complex, float, int)
-                                            }.get(self.dtype, ())
+        try:  # graphs make many types of the same few kinds: their derived facts are shared
+            facts = _FACTS[(self.dtype, broadcastable)]
+        except (KeyError, TypeError):  # new, or an unhashable (list) pattern
+            facts = _type_facts(self.dtype, tuple(bool(b) for b in broadcastable))
+        self.broadcastable: tuple[bool, ...] = facts[0]
+        self._hash, self._dt, self._bdims, self._py_fast = facts[1:]
+
+    def __reduce__(self) -> tuple:
+        # rebuilt by the constructor: the cached hash (of the class object and strings) is
+        # per process and must not travel in a pickle (the function cache stores graphs)
+        return (TensorType, (self.dtype, self.broadcastable, self.name))
 
     # -- identity ---------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -104,7 +125,7 @@ class TensorType:
 
     @property
     def numpy_dtype(self) -> np.dtype:
-        return np.dtype(self.dtype)
+        return self._dt
 
     def clone(self, dtype: Any = None, broadcastable: Sequence[bool] | None = None) -> "TensorType":
         return TensorType(self.dtype if dtype is None else dtype,

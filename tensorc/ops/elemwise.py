@@ -21,8 +21,10 @@ from tensorc.tensor.var import TensorConstant, TensorVariable, as_tensor_variabl
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _probe_out_dtype(row: Row, dtypes: tuple[str, ...]) -> str:
-    """The dtype numpy's implementation returns for inputs of ``dtypes``."""
+    """The dtype numpy's implementation returns for inputs of ``dtypes`` (remembered: rows
+    are table entries, compared by identity)."""
     args = [np.ones(1, dtype=d) for d in dtypes]
     with np.errstate(all="ignore"):
         out = row.numpy(*args)
@@ -46,17 +48,38 @@ def widen_half(compute: str, out: str) -> str:
     return compute
 
 
+#: promotions of tensor dtypes only (no weak constants), by dtype names
+_PROMOTED: dict[tuple[str, ...], str] = {}
+
+
 def promote(inputs: Sequence[Any]) -> str:
     """numpy's promotion of tensor inputs, Python-scalar constants being weak."""
-    parts = [v.data.item() if isinstance(v, TensorConstant) and v.weak else np.dtype(v.dtype)
+    if not any(isinstance(v, TensorConstant) and v.weak for v in inputs):
+        key = tuple(v.type.dtype for v in inputs)
+        name = _PROMOTED.get(key)
+        if name is None:
+            name = _PROMOTED[key] = _dtype_name(np.result_type(*[v.type.numpy_dtype for v in inputs]))
+        return name
+    parts = [v.data.item() if isinstance(v, TensorConstant) and v.weak else v.type.numpy_dtype
              for v in inputs]
     if all(not isinstance(p, np.dtype) for p in parts):  # only python scalars: default dtypes
         parts = [np.asarray(p).dtype for p in parts]
     try:
-        return np.result_type(*parts).name
+        return _dtype_name(np.result_type(*parts))
     except OverflowError:  # a weak int that does not fit: promote by value dtype
-        return np.result_type(*[np.asarray(p).dtype if not isinstance(p, np.dtype) else p
-                                for p in parts]).name
+        return _dtype_name(np.result_type(*[np.asarray(p).dtype if not isinstance(p, np.dtype)
+                                            else p for p in parts]))
+
+
+_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dt: np.dtype) -> str:
+    """``dt.name`` (a Python-level property in numpy 2), remembered per dtype."""
+    name = _NAMES.get(dt)
+    if name is None:
+        name = _NAMES[dt] = dt.name
+    return name
 
 
 class Elemwise(Op):
@@ -84,7 +107,7 @@ class Elemwise(Op):
             raise TypeError(f"{row.name} takes {row.nin} inputs, got {len(inputs)}")
         ins = [as_tensor_variable(x) for x in inputs]
         for k, v in enumerate(ins):
-            if v.type.numpy_dtype.kind not in row.kinds:
+            if v.type._dt.kind not in row.kinds:
                 raise TypeError(f"{row.name}: input {k} ({v}) has dtype {v.dtype}, which {row.name} "
                                 f"does not accept (input dtypes: {', '.join(x.dtype for x in ins)})")
         compute = promote(ins[row.promote_from:])
