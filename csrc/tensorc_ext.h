@@ -110,6 +110,9 @@ int tc_install_pool(void *handle, int enable);
 /* the shared elementwise driver (tensorc_ew.c) */
 int tc_ew_driver_abi(void);
 int tc_install_ew(void *handle);
+/* the shared column driver of reductions (tensorc_reduce.c) */
+int tc_red_driver_abi(void);
+int tc_install_red(void *handle);
 int tc_pool_threads(void);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);

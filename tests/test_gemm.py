@@ -1,7 +1,10 @@
 """tensorc's own gemm (csrc/tensorc_gemm.c), reached through the C caller's MATMUL step:
-products of 2..16 rows, float32/float64, any strides, against numpy on both backends;
-which products it takes (it runs on tensorc's pool, so with a grain of 1 every product it
-takes is one pool job, and numpy's matmul is none); gradients; concurrent callers."""
+float32/float64 products, any strides, against numpy on both backends; the edges of its
+blocking (k blocks of at most KC = 256 split evenly, row blocks of MC = 96 (float64) /
+192 (float32) rows at KC = 256, column groups of 4 panels of NR = 12 / 24 columns, rows
+split too below 4 groups, MR = 4 row register blocks); which products it takes (it runs
+on tensorc's pool, so with a grain of 1 every product it takes is one or more pool jobs,
+and numpy's matmul is none); gradients; concurrent callers."""
 from __future__ import annotations
 
 
@@ -14,7 +17,6 @@ from tensorc.gradient import verify_grad
 
 from conftest import C_MODE, needs_c, run_threads
 
-TOL = {"float32": 2e-5, "float64": 1e-12}
 
 
 def dense(dtype: str, mode: object, relu: bool = True) -> tensorc.function:
@@ -25,13 +27,16 @@ def dense(dtype: str, mode: object, relu: bool = True) -> tensorc.function:
 
 
 def check(got: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray, relu: bool = True) -> None:
+    """``got`` is ``relu(x @ w + b)`` (or ``x @ w + b``) up to a rounding error relative to
+    ``|x| @ |w|``, which grows with k; nans where the float64 reference has them."""
     with np.errstate(invalid="ignore"):  # inf * 0 and inf - inf make the reference's nans
         ref = x.astype(np.float64) @ w.astype(np.float64)
         ref = np.maximum(ref + b, 0) if relu else ref
         scale = np.abs(x).astype(np.float64) @ np.abs(w).astype(np.float64) + 1.0
         err = np.abs(got - ref) / scale
     assert got.shape == ref.shape and got.dtype == x.dtype
-    assert np.all(err[np.isfinite(ref)] <= TOL[str(x.dtype)] * 4), float(np.nanmax(err))
+    bound = np.finfo(x.dtype).eps * (2 + x.shape[-1] / 8) if x.size else 0
+    assert np.all(err[np.isfinite(ref)] <= bound), float(np.nanmax(err))
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
 
 
@@ -60,6 +65,44 @@ def test_dense_matches_numpy(mode, dtype, m, k, n, rng):
     b = rng.standard_normal(n).astype(dtype)
     check(f(x, w, b), x, w, b)
     check(f(x, w, b), x, w, b)  # recycled output buffers
+
+
+# (m, k, n) around the blocking: k = 256 (one block) / 257 (two of 129) / 513 (three);
+# m = 95..97 and 191..193 (float64 / float32 row blocks at KC = 256), 783 (MR tail);
+# n = 24/48 (one panel), 49/97 (a padded panel), 200 (groups of 4 panels + a tail) and
+# few groups (row groups of MC rows); k = 1, 3 (short blocks).
+BLOCK_EDGES = [(96, 256, 48), (97, 257, 49), (95, 513, 97), (193, 256, 96), (191, 300, 200),
+               (130, 1, 200), (783, 128, 50), (200, 3, 97), (33, 1000, 24), (2, 256, 600)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m,k,n", BLOCK_EDGES)
+def test_block_edges(mode, dtype, m, k, n, rng):
+    """Blocking edges through the MATMUL step (the own gemm where it takes the product)."""
+    f = dense(dtype, mode, relu=False)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = rng.standard_normal((k, n)).astype(dtype)
+    b = np.zeros(n, dtype)
+    check(f(x, w, b), x, w, b, relu=False)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m,k,n", [(97, 257, 49), (130, 10, 200), (33, 513, 97)])
+def test_transposed_operands(mode, dtype, m, k, n, rng):
+    """The MLP's backward products: ``x.T @ d`` and ``d @ W.T`` are views the gemm packs
+    (A with unit row stride, B with unit k stride), also both at once and reversed."""
+    xs, ds, ws = (T.matrix(name, dtype=dtype) for name in ("xs", "ds", "ws"))
+    outs = [T.dot(xs.T, ds), T.dot(xs.T, ws.T), T.dot(xs.T[::-1], ws.T[:, ::-1])]
+    f = tensorc.function([xs, ds, ws], outs, mode=mode)
+    xv = rng.standard_normal((k, m)).astype(dtype)
+    dv = rng.standard_normal((k, n)).astype(dtype)
+    wv = rng.standard_normal((n, k)).astype(dtype)
+    zero = np.zeros(n, dtype)
+    for _ in range(2):  # recycled output buffers
+        got = f(xv, dv, wv)
+        check(got[0], xv.T, dv, zero, relu=False)
+        check(got[1], xv.T, wv.T, zero, relu=False)
+        check(got[2], xv.T[::-1], wv.T[:, ::-1], zero, relu=False)
 
 
 def layouts(a: np.ndarray) -> dict[str, np.ndarray]:
@@ -109,7 +152,10 @@ def test_broadcast_rows_and_special_values(mode, dtype, rng):
     ("float64", 16, 784, 23, False),   # one panel of columns: BLAS
     ("float32", 16, 784, 47, False),
     ("float64", 1, 784, 50, False),    # a matrix-vector product: BLAS's gemv
-    ("float64", 17, 4, 30, False),     # past the row range
+    ("float64", 17, 4, 30, True), ("float32", 128, 784, 500, True),
+    ("float64", 128, 10, 500, True),   # d @ W.T of the MLP step
+    ("float64", 129, 4, 30, False),    # past the row range (TC_GEMM_MAX_M = 128)
+    ("float32", 784, 128, 500, False),
     ("float64", 16, 0, 50, False),     # K = 0: zeros from numpy
     ("int64", 16, 20, 30, False), ("complex128", 16, 20, 30, False)])
 def test_which_products_it_takes(dtype, m, k, n, taken, rng):

@@ -8,13 +8,17 @@ strides, broadcast operands, zero-size and one-element dimensions, keepdims, 3-d
 transposes, float32/float64 (float32 sums at least as accurate as numpy's) and ints."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 import tensorc
 import tensorc.tensor as T
+from tensorc.backend.c import loader
 from tensorc.backend.c.render.reduce import render_reduce_node
-from tensorc.backend.c.render.reduce_cols import column_condition
+
+HAS_DRIVER = loader.using_ext() and hasattr(loader.ext_module().lib, "tc_install_red")
 
 LAYOUTS = {  # a view with the values of m in another memory layout
     "c": lambda m: m,
@@ -118,21 +122,76 @@ def test_float32_transposed_row_sums_accumulate_in_float64(mode):
     assert np.all(ours <= np.spacing(np.float32(exact))), ours
 
 
-def test_the_column_condition_follows_the_strides():
-    """The generated choice: the column path when the kept dimension has the smaller
-    strides (numpy's order), for kernels keeping the last dimension or not; kernels
-    reducing the last dimension with a math body keep one specialised loop."""
+def _reduce_node(inputs: list[Any], expr: Any) -> Any:
+    """The reduction node (body fused) of the rewritten graph of ``expr``."""
+    f = tensorc.function(inputs, expr, mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
+    return next(n for n in f.maker.fgraph.toposort() if render_reduce_node(n, "k0", 32768))
+
+
+def _paths_taken(node: Any, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Run the reduction kernel of ``node`` alone on ``arrays`` (the extension's column
+    driver behind a recording hook): its output and the driver's answers (-1: the
+    per-output path, 0: the column path)."""
+    from tensorc.backend.c import cache, runner
+    from tensorc.backend.c.render import library_source
+    src, _, shape_fn, _ = render_reduce_node(node, "k0", 32768)
+    lib = cache.get_library(library_source([("k0", src)]), name_hint="red_paths")
+    ext = loader.ext_module()
+    ffi = ext.ffi
+    slot = ffi.cast("void **", ext.lib.tc_dlsym(lib.handle, b"tc_red_cols_hook"))
+    real = slot[0]
+    assert real != ffi.NULL, "tc_install_red did not set the library's hook at load"
+    taken: list[int] = []
+
+    @ffi.callback("int(void *)")
+    def spy(call: Any) -> int:
+        got = ffi.cast("int (*)(void *)", real)(call)
+        taken.append(int(got))
+        return got
+    out = np.zeros(shape_fn([a.shape for a in arrays])[0], dtype=node.outputs[0].dtype)
+    prog = runner.KernelProgram([(lib.kernel("k0"), list(range(len(arrays) + 1)))],
+                                [runner.spec_for(a.dtype, a.ndim) for a in arrays]
+                                + [runner.spec_for(out.dtype, out.ndim, writable=True)])
+    slot[0] = ffi.cast("void *", spy)
+    try:
+        prog([*arrays, out])
+    finally:
+        slot[0] = real
+    return out, taken
+
+
+@pytest.mark.skipif(not HAS_DRIVER, reason="needs tensorc._ext with the column driver")
+def test_the_column_path_follows_the_strides(rng):
+    """numpy's rule, decided by the shared driver at run time: the column path when the
+    kept dimension has the smaller strides and row segments of 64 bytes at least, for
+    kernels keeping the last dimension or not; the per-output path otherwise."""
+    x = T.dmatrix("x")
+    m = rng.standard_normal((300, 40))
+    cases = [  # (axis, operand, column path expected)
+        (0, m, True), (0, np.asfortranarray(m), False), (1, m, False), (1, np.asfortranarray(m), True),
+        (1, m.T, True), (0, m[:, :7], False), (0, m[:, :8], True),  # rows of 56 and 64 bytes
+        (0, m[::-1, ::2], True), (1, np.asfortranarray(m)[:, :1], True)]  # a run of one element
+    for axis, view, column in cases:
+        got, taken = _paths_taken(T.sum(x, axis=axis).owner, [view])
+        np.testing.assert_allclose(got, view.sum(axis=axis), rtol=1e-12, atol=1e-12)
+        assert taken == [0 if column else -1], (axis, view.shape, view.strides)
+    r, c = T.drow("r"), T.dcol("c")  # no operand read along both dimensions: per output
+    got, taken = _paths_taken(_reduce_node([r, c], T.sum(r * c, axis=1)), [m[:1], m[:, :1]])
+    np.testing.assert_allclose(got, (m[:1] * m[:, :1]).sum(axis=1), rtol=1e-12)
+    assert taken == [-1]
+    got, taken = _paths_taken(_reduce_node([r, c], T.sum(r * c, axis=0)), [m[:1], m[:, :1]])
+    np.testing.assert_allclose(got, (m[:1] * m[:, :1]).sum(axis=0), rtol=1e-12)
+    assert taken == [0]  # ... but kernels keeping their last dimension walk rows
+
+
+def test_kernels_reducing_the_last_dimension_with_math_have_no_column_path():
+    """The render choice: row and column reductions hand the column path to the shared
+    driver; a math body reducing the last dimension keeps one specialised loop."""
     x = T.dmatrix("x")
     for expr in (T.sum(x, axis=1), T.sum(x, axis=0)):
         src = render_reduce_node(expr.owner, "k0", 32768)[0]
-        assert "k0_col(" in src and "TC_RED_ABS(S[0][" in src
-    f = tensorc.function([x], T.sum(T.exp(x), axis=1), mode=tensorc.Mode(optimizer="fast_run", backend="numpy"))
-    node = next(n for n in f.maker.fgraph.toposort() if render_reduce_node(n, "k0", 32768))
-    assert "k0_col(" not in render_reduce_node(node, "k0", 32768)[0]
-    shape = (1, 2, [1], [0], [(False, False)], ["tc_float64"])
-    assert column_condition(shape).startswith("F[0] * 8 >= 64")  # rows of 64 bytes at least
-    only_bcast = (2, 2, [1], [0], [(True, False), (False, True)], ["tc_float64"] * 2)
-    assert column_condition(only_bcast) == "0"  # no operand read along both: per output
+        assert "k0_col(" in src and "tc_red_cols_run(&rc_)" in src
+    assert "k0_col(" not in render_reduce_node(_reduce_node([x], T.sum(T.exp(x), axis=1)), "k0", 32768)[0]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -54,6 +54,8 @@ const char *tc_dlerror(void);
 int tc_install_pool(void *handle, int enable);
 int tc_ew_driver_abi(void);
 int tc_install_ew(void *handle);
+int tc_red_driver_abi(void);
+int tc_install_red(void *handle);
 int tc_pool_threads(void);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);

@@ -99,9 +99,9 @@ def load_program(prog: Program, sources: Sequence[str] | None = None,
         groups = split_units(prog.unique_kernels(), _cores())
         sources = [library_source(g) for g in groups]
     else:
-        from tensorc.backend.c.ewdriver import sources_match
-        if not sources_match(sources):
-            raise ValueError("stored sources use the other form of the elementwise driver")
+        from tensorc.backend.c import ewdriver, reddriver
+        if not (ewdriver.sources_match(sources) and reddriver.sources_match(sources)):
+            raise ValueError("stored sources use the other form of a shared driver")
         groups = _groups_of(prog, sources, names)
     hints = ["_".join(sorted({type(s.node.op).__name__ for s in prog.kernel_steps
                               if s.name in {n for n, _ in g}}))[:60] or "fn" for g in groups]

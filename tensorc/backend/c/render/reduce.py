@@ -59,11 +59,8 @@ COL_COST_MAX = 8
 _KIND = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
 CASCADE_HELPERS = r"""
-/* the row parts of column sums (declared, not <stdlib.h>: ~5-10 ms less gcc parsing) */
-extern void *malloc(size_t); extern void free(void *);
 /* the specialised loop of a reduction kernel: one out-of-line copy per kernel */
 #define TC_RED_NOINLINE __attribute__((noinline))
-#define TC_RED_ABS(s) ((s) < 0 ? -(s) : (s))
 /* pairwise combination of block sums: s[l] holds a sum of 2**l blocks */
 typedef struct { double s[64]; uint64_t n; } tc_casc;
 static inline void tc_casc_push(tc_casc *c, double v) {
@@ -87,29 +84,15 @@ static inline int tc_fcontig(const tc_arg *a, tc_intp itemsize) {
     }
     return 1;
 }
-/* p[k] = operand k's elements [i0, i0 + n) of a run starting at c[k] with byte stride
-   st[k], as a block function reads them: the run's first element when sc[k] (read
-   once), in place when the stride is the item size, else copied into buf + k * slot.
-   Compiled at -O2 with SIMD gathers for 4- and 8-byte items only (-O3 unrolls and
-   versions every copy loop: ~30 ms more gcc time per unit, no faster) */
-__attribute__((optimize("O2"))) static void tc_red_ptrs(int nin, const char *const *c, const tc_intp *st, const tc_intp *isz,
-                        const int *sc, tc_intp i0, tc_intp n, char *buf, tc_intp slot,
-                        const char **p) {
-    for (int k = 0; k < nin; k++) {
-        const char *s = c[k] + i0 * st[k];
-        char *d = buf + k * slot;
-        const tc_intp w = isz[k], ss = st[k];
-        if (sc[k]) { p[k] = c[k]; continue; }
-        if (ss == w) { p[k] = s; continue; }
-        p[k] = d;
-        switch (w) {
-        case 4: _Pragma("omp simd") for (tc_intp i = 0; i < n; i++) memcpy(d + 4 * i, s + i * ss, 4); break;
-        case 8: _Pragma("omp simd") for (tc_intp i = 0; i < n; i++) memcpy(d + 8 * i, s + i * ss, 8); break;
-        default: for (tc_intp i = 0; i < n; i++) memcpy(d + w * i, s + i * ss, (size_t)w);
-        }
-    }
-}
 """
+
+
+def reduce_helpers() -> str:
+    """What every kernel library holds for its reduction kernels: the column driver's
+    part (``backend/c/reddriver.py``: its call layout, the copy helper ``tc_red_ptrs``
+    and the hook, or the whole driver without the extension) and the block-sum helpers."""
+    from tensorc.backend.c.reddriver import driver_source
+    return driver_source() + CASCADE_HELPERS
 
 
 def render_reduce_node(node: Apply, name: str, threshold: int) -> Any:
@@ -215,12 +198,12 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     inner = red[-1] if red else None
     scalar = [bool(bc[k][inner]) if inner is not None else True for k in range(nin)]
     L.append(f"    static const int sc_[{nin}] = {{{', '.join(str(int(s)) for s in scalar)}}};")
-    fns = block_functions(name, body, kind, acc, scalar)
+    fns, cold = block_functions(name, body, kind, acc, scalar), ""
     # whole row segments along the last kept dimension, when the strides say so; kernels
     # reducing the last dimension get that second specialised loop only for bodies without
     # math (memory-bound: their strided runs' copies are the cost; gcc ~+20% per kernel)
     if red and kept and (nd - 1 not in red or cost < COL_COST_MAX):
-        col, lines = render_columns(name, body, kind, acc, out, shape, ostride, cost, threshold, BUF_BYTES)
+        col, cold, lines = render_columns(name, body, kind, acc, out, shape, keepdims, cost, threshold)
         fns += col
         L += lines
     finish = convert("ai" if is_arg else "a", "int64" if is_arg else acc, out)
@@ -228,7 +211,7 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
         L += _flat(name, kind, acc, in_t, bc, ctype(out), finish, cost, threshold)
     L += _per_output(name, kind, acc, shape, ostride, ctype(out), finish, body, scalar, cost, threshold)
     L += ["    return 0;", "}"]
-    return fns + _cold(parallel_kernel(name, "\n".join(L) + "\n"))
+    return fns + _cold(cold + parallel_kernel(name, "\n".join(L) + "\n"))
 
 
 def _cold(src: str) -> str:
