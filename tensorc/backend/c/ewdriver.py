@@ -45,7 +45,7 @@ def _driver_abi(text: str) -> int:
     """The number after ``#define TC_EW_ABI`` (-1 when missing); plain string search, as
     the warm path should not compile a regular expression.
 
-    >>> _driver_abi("#define TC_EW_ABI 7\n"), _driver_abi("")
+    >>> _driver_abi("#define TC_EW_ABI 7\\n"), _driver_abi("")
     (7, -1)
     """
     at = text.find("#define TC_EW_ABI ")
