@@ -11,7 +11,7 @@
 #include "tensorc_pool.c" /* tc_parallel, tc_install_pool, tc_pool_threads */
 #include "tensorc_ew.c"   /* tc_ew_run_impl: the elementwise driver kernels call through a hook */
 #define TC_RED_IN_EXT 1
-#include "tensorc_reduce.c" /* tc_red_run_impl, tc_install_red: the reduction driver kernels call through a hook */
+#include "tensorc_reduce.c" /* tc_red_cols_impl, tc_install_red: the reductions' column driver */
 
 /* The elementwise driver's layout version (kernels are rendered for it only when equal). */
 int tc_ew_driver_abi(void) { return TC_EW_ABI; }

@@ -110,7 +110,7 @@ int tc_install_pool(void *handle, int enable);
 /* the shared elementwise driver (tensorc_ew.c) */
 int tc_ew_driver_abi(void);
 int tc_install_ew(void *handle);
-/* the shared reduction driver (tensorc_reduce.c) */
+/* the shared column driver of reductions (tensorc_reduce.c) */
 int tc_red_driver_abi(void);
 int tc_install_red(void *handle);
 int tc_pool_threads(void);

@@ -18,7 +18,7 @@ import tensorc.tensor as T
 from tensorc.backend.c import loader
 from tensorc.backend.c.render.reduce import render_reduce_node
 
-HAS_DRIVER = loader.using_ext() and hasattr(loader.ext_module().lib, "tc_install_red")  # type: ignore[union-attr]
+HAS_DRIVER = loader.using_ext() and hasattr(loader.ext_module().lib, "tc_install_red")
 
 LAYOUTS = {  # a view with the values of m in another memory layout
     "c": lambda m: m,
@@ -128,58 +128,39 @@ def _reduce_node(inputs: list[Any], expr: Any) -> Any:
     return next(n for n in f.maker.fgraph.toposort() if render_reduce_node(n, "k0", 32768))
 
 
-#: ``tc_red_call`` of ``csrc/tensorc_reduce.c`` (function pointers as ``void *``)
-CALL_CDEF = """typedef struct {
-    const uint64_t *bcmask; const signed char *dims; const int64_t *isz; const void *start;
-    void *blk, *find, *col, *comb, *out;
-    int nin, nd, nkept, nred, accsize, flags; int64_t cost, threshold;
-} tc_red_call;"""
-
-
-def _paths_taken(node: Any, arrays: list[np.ndarray]) -> tuple[np.ndarray, int]:
-    """Run the reduction kernel of ``node`` alone on ``arrays`` through the extension's
-    driver, its row function ``name_col`` behind a counting wrapper: the output and
-    how many row segments the column path fed it (0: another path ran)."""
-    import cffi
+def _paths_taken(node: Any, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Run the reduction kernel of ``node`` alone on ``arrays`` (the extension's column
+    driver behind a recording hook): its output and the driver's answers (-1: the
+    per-output path, 0: the column path)."""
     from tensorc.backend.c import cache, runner
     from tensorc.backend.c.render import library_source
     src, _, shape_fn, _ = render_reduce_node(node, "k0", 32768)
     lib = cache.get_library(library_source([("k0", src)]), name_hint="red_paths")
     ext = loader.ext_module()
-    slot = ext.ffi.cast("void **", ext.lib.tc_dlsym(lib.handle, b"tc_red_run_hook"))
+    ffi = ext.ffi
+    slot = ffi.cast("void **", ext.lib.tc_dlsym(lib.handle, b"tc_red_cols_hook"))
     real = slot[0]
-    assert real != ext.ffi.NULL, "tc_install_red did not set the library's hook at load"
-    ffi = cffi.FFI()
-    ffi.cdef(CALL_CDEF)
-    rows = [0]
+    assert real != ffi.NULL, "tc_install_red did not set the library's hook at load"
+    taken: list[int] = []
 
-    @ffi.callback("void(int64_t, void *, void *, void *, void *, int64_t)")
-    def col(n: int, p: Any, m: Any, s: Any, ix: Any, q: int) -> None:
-        rows[0] += 1
-        ffi.cast("void (*)(int64_t, void *, void *, void *, void *, int64_t)", original[0])(n, p, m, s, ix, q)
-
-    original: list[Any] = []
-
-    @ffi.callback("int(void *, void *, void *)")
-    def spy(call: Any, args: Any, par: Any) -> int:
-        mine = ffi.new("tc_red_call *", ffi.cast("tc_red_call *", call)[0])
-        original.append(mine.col)
-        if mine.col != ffi.NULL:
-            mine.col = ffi.cast("void *", col)
-        return int(ffi.cast("int (*)(void *, void *, void *)", int(ffi.cast("uintptr_t", real)))(mine, args, ffi.NULL))
+    @ffi.callback("int(void *)")
+    def spy(call: Any) -> int:
+        got = ffi.cast("int (*)(void *)", real)(call)
+        taken.append(int(got))
+        return got
     out = np.zeros(shape_fn([a.shape for a in arrays])[0], dtype=node.outputs[0].dtype)
     prog = runner.KernelProgram([(lib.kernel("k0"), list(range(len(arrays) + 1)))],
                                 [runner.spec_for(a.dtype, a.ndim) for a in arrays]
                                 + [runner.spec_for(out.dtype, out.ndim, writable=True)])
-    slot[0] = ext.ffi.cast("void *", int(ffi.cast("uintptr_t", spy)))
+    slot[0] = ffi.cast("void *", spy)
     try:
         prog([*arrays, out])
     finally:
         slot[0] = real
-    return out, rows[0]
+    return out, taken
 
 
-@pytest.mark.skipif(not HAS_DRIVER, reason="needs tensorc._ext with the reduction driver")
+@pytest.mark.skipif(not HAS_DRIVER, reason="needs tensorc._ext with the column driver")
 def test_the_column_path_follows_the_strides(rng):
     """numpy's rule, decided by the shared driver at run time: the column path when the
     kept dimension has the smaller strides and row segments of 64 bytes at least, for
@@ -191,26 +172,25 @@ def test_the_column_path_follows_the_strides(rng):
         (1, m.T, True), (0, m[:, :7], False), (0, m[:, :8], True),  # rows of 56 and 64 bytes
         (0, m[::-1, ::2], True), (1, np.asfortranarray(m)[:, :1], True)]  # a run of one element
     for axis, view, column in cases:
-        got, rows = _paths_taken(T.sum(x, axis=axis).owner, [view])
+        got, taken = _paths_taken(T.sum(x, axis=axis).owner, [view])
         np.testing.assert_allclose(got, view.sum(axis=axis), rtol=1e-12, atol=1e-12)
-        assert rows == (view.shape[axis] * (2 if view.shape[1 - axis] >= 16 else 1) if column else 0), \
-            (axis, view.shape, view.strides)  # two tiles from 16 outputs on
+        assert taken == [0 if column else -1], (axis, view.shape, view.strides)
     r, c = T.drow("r"), T.dcol("c")  # no operand read along both dimensions: per output
-    got, rows = _paths_taken(_reduce_node([r, c], T.sum(r * c, axis=1)), [m[:1], m[:, :1]])
+    got, taken = _paths_taken(_reduce_node([r, c], T.sum(r * c, axis=1)), [m[:1], m[:, :1]])
     np.testing.assert_allclose(got, (m[:1] * m[:, :1]).sum(axis=1), rtol=1e-12)
-    assert rows == 0
-    got, rows = _paths_taken(_reduce_node([r, c], T.sum(r * c, axis=0)), [m[:1], m[:, :1]])
+    assert taken == [-1]
+    got, taken = _paths_taken(_reduce_node([r, c], T.sum(r * c, axis=0)), [m[:1], m[:, :1]])
     np.testing.assert_allclose(got, (m[:1] * m[:, :1]).sum(axis=0), rtol=1e-12)
-    assert rows == 300 * 2  # ... but kernels keeping their last dimension walk rows
+    assert taken == [0]  # ... but kernels keeping their last dimension walk rows
 
 
 def test_kernels_reducing_the_last_dimension_with_math_have_no_column_path():
-    """The render choice: row and column reductions give the shared driver a row
-    function; a math body reducing the last dimension keeps one specialised loop."""
+    """The render choice: row and column reductions hand the column path to the shared
+    driver; a math body reducing the last dimension keeps one specialised loop."""
     x = T.dmatrix("x")
     for expr in (T.sum(x, axis=1), T.sum(x, axis=0)):
         src = render_reduce_node(expr.owner, "k0", 32768)[0]
-        assert "k0_col(" in src and "tc_red_run(&call_, args, tc_parallel_hook)" in src
+        assert "k0_col(" in src and "tc_red_cols_run(&rc_)" in src
     assert "k0_col(" not in render_reduce_node(_reduce_node([x], T.sum(T.exp(x), axis=1)), "k0", 32768)[0]
 
 

@@ -69,7 +69,7 @@ def dlopen(path: str) -> Any:
     if ext is not None and hasattr(ext.lib, "tc_install_ew"):
         ext.lib.tc_install_ew(handle)  # a library without the hook carries its own driver
     if ext is not None and hasattr(ext.lib, "tc_install_red"):
-        ext.lib.tc_install_red(handle)  # the reduction driver, likewise
+        ext.lib.tc_install_red(handle)  # the reductions' column driver, likewise
     return handle
 
 

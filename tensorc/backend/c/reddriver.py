@@ -1,19 +1,19 @@
-"""The shared driver of reduction kernels (``csrc/tensorc_reduce.c``): compiled into
-the extension ``tensorc._ext`` when it is loaded and of the same layout version, else
-pasted into every kernel library.
+"""The shared column driver of reduction kernels (``csrc/tensorc_reduce.c``): compiled
+into the extension ``tensorc._ext`` when it is loaded and of the same layout version,
+else pasted into every kernel library.
 
-A reduction kernel specialises only its block function, its row step, its fold and
-its output writer (``render/reduce.py``); the shape checks, the flat parts of full
-reductions, the per-output loop, numpy's loop-order rule, the column tiles and row
-parts, the copies of strided operands and the pool split are ``tc_red_run_impl``.
-With the extension's copy a library declares the hook ``tc_red_run_hook``, which
-``tc_install_red`` sets when the library is loaded (``loader.py``); a kernel whose hook
-was never set fails its calls cleanly and the node runs through numpy.
+A reduction kernel with kept and reduced dimensions specialises only its row step
+(``name_col``) and its tile writer (``name_cout``); numpy's loop-order rule, the tiles,
+the row parts of float sums, the copies of strided row segments and the pool split are
+``tc_red_cols_impl``.  With the extension's copy a library declares the hook
+``tc_red_cols_hook``, which ``tc_install_red`` sets when the library is loaded
+(``loader.py``); a library whose hook was never set runs its per-output path (right
+values, the other loop order).
 
 Kept apart from ``render`` so that a warm start (stored sources) can check which form
 its sources use without importing the renderers.
 
->>> 'tc_red_run_hook' in driver_source(True) and 'tc_red_run_impl(const' in driver_source(False)
+>>> 'tc_red_cols_hook' in driver_source(True) and 'tc_red_cols_impl(const' in driver_source(False)
 True
 """
 from __future__ import annotations
@@ -23,14 +23,14 @@ import os
 from typing import Sequence
 
 #: the hook's declaration in a library that uses the extension's driver
-HOOK = "tc_red_run_fn tc_red_run_hook"
+HOOK = "tc_red_cols_fn tc_red_cols_hook"
 _KERNEL_PART = "/* TC_RED_DRIVER_CODE */"
 _EXT_PART = "/* TC_RED_EXT_CODE"
 
 
 @functools.lru_cache(maxsize=1)
 def driver_shared() -> bool:
-    """True when kernel libraries call the reduction driver compiled into ``tensorc._ext``
+    """True when kernel libraries call the column driver compiled into ``tensorc._ext``
     (the extension is loaded and was built from the same ``tensorc_reduce.c``)."""
     from tensorc.backend.c.loader import ext_module
     ext = ext_module()
@@ -58,28 +58,26 @@ def driver_abi(text: str) -> int:
 
 
 def driver_source(shared: bool | None = None) -> str:
-    """The reduction driver's part of a kernel library: with the shared driver, the
-    call's layout and the hook ``tc_red_run_hook`` (set by ``tc_install_red`` at load;
-    unset, a kernel returns ``TC_ERR_INTERNAL`` and its node runs through numpy);
-    otherwise the whole driver but its extension-only install functions."""
+    """The column driver's part of a kernel library: with the shared driver, the call's
+    layout, the copy helper and the hook ``tc_red_cols_hook`` (set by ``tc_install_red``
+    at load); otherwise the whole driver but its extension-only install functions."""
     text = _driver_file()
     if shared is None:
         shared = driver_shared()
     if not shared:
-        return text[:text.index(_EXT_PART)] + "#define tc_red_run tc_red_run_impl\n"
+        return text[:text.index(_EXT_PART)] + "#define tc_red_cols_run tc_red_cols_impl\n"
     decl = text[:text.index(_KERNEL_PART)]
-    return decl + r"""typedef int (*tc_red_run_fn)(const tc_red_call *c, const tc_arg *args, tc_parallel_fn par);
-__attribute__((visibility("default"))) tc_red_run_fn tc_red_run_hook = 0;
+    return decl + r"""typedef int (*tc_red_cols_fn)(const tc_red_cols *c);
+__attribute__((visibility("default"))) tc_red_cols_fn tc_red_cols_hook = 0;
 __attribute__((visibility("default"))) const int tc_red_abi = TC_RED_ABI;
-static inline int tc_red_run(const tc_red_call *c, const tc_arg *args, tc_parallel_fn par) {
-    return tc_red_run_hook ? tc_red_run_hook(c, args, par) : TC_ERROR(TC_ERR_INTERNAL, 0);
-}
+/* -1 without the driver: the kernel runs its per-output path */
+static inline int tc_red_cols_run(const tc_red_cols *c) { return tc_red_cols_hook ? tc_red_cols_hook(c) : -1; }
 """
 
 
 def sources_match(sources: Sequence[str]) -> bool:
-    """True when stored translation units use this process's form of the reduction
-    driver (the hook exactly when the extension provides the driver); a unit without
-    reduction kernels matches either way."""
+    """True when stored translation units use this process's form of the column driver
+    (the hook exactly when the extension provides the driver); a unit without column
+    paths matches either way."""
     shared = driver_shared()
-    return all(("tc_red_run(&" not in u) or ((HOOK in u) == shared) for u in sources)
+    return all(("tc_red_cols_run(" not in u) or ((HOOK in u) == shared) for u in sources)

@@ -1,14 +1,13 @@
 """The one specialised loop of a reduction kernel: its block function.
 
 A reduction kernel (``render/reduce.py``) specialises exactly one function on its body,
-kind and dtypes, ``name_blk(n, p, r)``: ``*r`` = the reduction of ``n`` elements whose
-operands ``p[k]`` are unit-stride runs (or, for operands broadcast along the run, one
-value read once).  Every path of the shared driver (``csrc/tensorc_reduce.c``) calls it:
-the parts of a flat full reduction, the per-output loop, strided operands after a copy
-into a small buffer.  gcc therefore optimises the SIMD loop (16 lanes, float32 values
-flushed into float64 lanes) once per kernel instead of once per path and layout.
-arg* kernels add ``name_find``, the first index of a known extremum in one block;
-``name_comb`` folds one result into another (``comb_function``).
+kind and dtypes, ``name_blk(n, p)``: the reduction of ``n`` elements whose operands
+``p[k]`` are unit-stride runs (or, for operands broadcast along the run, one value read
+once).  Every path of the kernel calls it: the parts of a flat full reduction, the
+per-output loop, strided operands after a copy into a small buffer.  gcc therefore
+optimises the SIMD loop (16 lanes, float32 values flushed into float64 lanes) once
+per kernel instead of once per path and layout.  arg* kernels add ``name_find``, the
+first index of a known extremum in one block.
 
 >>> from tensorc.ops.fused import Body
 >>> body = Body(1, ("float64",), (), (), (("in", 0),))
@@ -94,23 +93,17 @@ def identity(kind: str, acc: str) -> str:
     return {"add": f"(({t})0)", "mul": f"(({t})1)", "and": "1", "or": "0"}.get(kind, f"(({t})0)")
 
 
-def comb_function(name: str, kind: str, acc: str) -> str:
-    """C source of ``name_comb(a, r)``: the result ``*r`` folded into ``*a``; 1 when it
-    replaced ``*a`` (max/min/arg*: larger/smaller, or the first NaN: numpy's rule).
+def combine(kind: str, acc: str) -> str:
+    """C statement folding a block result ``r_`` into ``a`` (``first_`` set before the
+    first block of max/min): NaN wins for max/min, as in numpy.
 
-    >>> comb_function("k0", "mul", "float64").splitlines()[2]
-    '    *a *= r; return 0;'
+    >>> combine("mul", "float64")
+    'a *= r_;'
     """
-    t = ctype(acc)
     if kind in ("add", "mul", "and", "or"):
-        step = {"add": "*a += r;", "mul": "*a *= r;", "and": "*a = *a && r;", "or": "*a = *a || r;"}[kind]
-        step += " return 0;"
-    else:
-        cmp = ">" if kind in ("maximum", "argmax") else "<"
-        step = f"if (r {cmp} *a || (r != r && *a == *a)) {{ *a = r; return 1; }} return 0;"
-    return "\n".join([f"static int {name}_comb(void *a_, const void *r_) {{",
-                      f"    {t} *a = ({t} *)a_; const {t} r = *(const {t} *)r_;",
-                      f"    {step}", "}"]) + "\n"
+        return {"add": "a += r_;", "mul": "a *= r_;", "and": "a = a && r_;", "or": "a = a || r_;"}[kind]
+    cmp = ">" if kind in ("maximum", "argmax") else "<"
+    return f"if (first_ || r_ {cmp} a || (r_ != r_ && a == a)) a = r_; first_ = 0;"
 
 
 def block_functions(name: str, body: Body, kind: str, acc: str, scalar: Sequence[bool]) -> str:
@@ -124,7 +117,7 @@ def block_functions(name: str, body: Body, kind: str, acc: str, scalar: Sequence
             for k, d in enumerate(body.in_dtypes)]
     loads = [f"h{k}" if scalar[k] else f"u{k}[{{i}}]" for k in range(nin)]
     ind = "    "
-    lines = [f"static void {name}_blk(tc_intp n, const char *const *p, void *r_) {{"]
+    lines = [f"static TC_RED_NOINLINE {t} {name}_blk(tc_intp n, const char *const *p) {{"]
     lines += [ind + h for h in head]
     kind0 = {"argmax": "maximum", "argmin": "minimum"}.get(kind, kind)
     if is_pairwise(kind, acc):
@@ -151,10 +144,9 @@ def block_functions(name: str, body: Body, kind: str, acc: str, scalar: Sequence
         lines += value_lines(body, loads, ind * 2)
         lines += [f"{ind * 2}const {t} w_ = {cv};",
                   f"{ind * 2}if (i == 0 || w_ {cmp} a || (w_ != w_ && a == a)) a = w_;", f"{ind}}}"]
-    lines += [f"{ind}*({t} *)r_ = a;", "}"]
+    lines += [f"{ind}return a;", "}"]
     if kind in ("argmax", "argmin"):
-        lines += [f"static tc_intp {name}_find(tc_intp n, const char *const *p, const void *a_) {{",
-                  f"{ind}const {t} a = *(const {t} *)a_;"]
+        lines += [f"static TC_RED_NOINLINE tc_intp {name}_find(tc_intp n, const char *const *p, {t} a) {{"]
         lines += [ind + h for h in head] + [f"{ind}for (tc_intp i = 0; i < n; i++) {{"]
         lines += value_lines(body, loads, ind * 2)
         lines += [f"{ind * 2}const {t} w_ = {cv};",
