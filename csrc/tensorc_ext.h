@@ -114,6 +114,7 @@ int tc_install_ew(void *handle);
 int tc_red_driver_abi(void);
 int tc_install_red(void *handle);
 int tc_pool_threads(void);
+int tc_gemm_rows_limit(int rows);
 int tc_pool_request_threads(int n);
 int64_t tc_pool_jobs(void);
 int64_t tc_pool_set_grain(int64_t grain);

@@ -34,7 +34,8 @@
 #define TC_GEMM_MR 4       /* rows of C per register block */
 #define TC_GEMM_MIN_M 2    /* m == 1 is a matrix-vector product: BLAS's gemv */
 #ifndef TC_GEMM_MAX_M
-#define TC_GEMM_MAX_M 128  /* above it OpenBLAS keeps the product (see the README) */
+#define TC_GEMM_MAX_M 16   /* above it OpenBLAS keeps the product: at 24-128 rows its two
+                              * threads beat this one on a quiet machine (README) */
 #endif
 #ifndef TC_GEMM_KC
 #define TC_GEMM_KC 256     /* values of k per block (B's micro-panel: KC x NR in L1) */
@@ -274,9 +275,19 @@ static inline int tc_gemm_cpu_ok(void) {
  * CPU and the strides).  Fewer than two panels of columns leave nothing to split, and a
  * panel mostly of padding wastes the registers: BLAS does those (128 x 500 @ 500 x 10
  * was 1.3x slower here on one thread). */
+static tc_intp tc_gemm_max_m = TC_GEMM_MAX_M;
+
 static inline int tc_gemm_fits(int f32, tc_intp m, tc_intp n, tc_intp k) {
-    return TC_GEMM_SIMD && m >= TC_GEMM_MIN_M && m <= TC_GEMM_MAX_M && n >= (f32 ? 48 : 24) &&
+    return TC_GEMM_SIMD && m >= TC_GEMM_MIN_M && m <= tc_gemm_max_m && n >= (f32 ? 48 : 24) &&
            k >= 1;
+}
+
+/* The most rows of a product tc_gemm takes (TC_GEMM_MAX_M); rows > 0 sets it (the tests
+ * run every blocking edge through the MATMUL step; a retune can measure other limits). */
+int tc_gemm_rows_limit(int rows) {
+    int before = (int)tc_gemm_max_m;
+    if (rows > 0) tc_gemm_max_m = rows;
+    return before;
 }
 
 /* Strides in bytes -> items; 0 when some stride is not a whole number of items. */

@@ -40,6 +40,22 @@ def check(got: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray, relu: bo
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
 
 
+@pytest.fixture
+def any_rows():
+    """The own gemm takes products of any number of rows (default: 2..16), so the row
+    blocks and transposed packings run through the MATMUL step; restored afterwards."""
+    from tensorc.backend.c import loader
+    ext = loader.ext_module()
+    if ext is None:
+        yield
+        return
+    before = ext.lib.tc_gemm_rows_limit(1 << 30)
+    try:
+        yield
+    finally:
+        ext.lib.tc_gemm_rows_limit(before)
+
+
 def pool_jobs_of(f: tensorc.function, *args: np.ndarray) -> tuple[np.ndarray, int]:
     """``f(*args)`` with every loop that asks for the pool sent to it, and the pool jobs
     the call ran."""
@@ -58,7 +74,7 @@ def pool_jobs_of(f: tensorc.function, *args: np.ndarray) -> tuple[np.ndarray, in
 @pytest.mark.parametrize("m,k,n", [(2, 1, 50), (3, 7, 13), (5, 300, 25), (16, 784, 50),
                                    (13, 70, 97), (15, 33, 49), (17, 513, 61), (64, 20, 49), (257, 5, 3),
                                    (1, 40, 30), (4, 0, 60), (0, 5, 60), (6, 5, 0)])
-def test_dense_matches_numpy(mode, dtype, m, k, n, rng):
+def test_dense_matches_numpy(mode, dtype, m, k, n, rng, any_rows):
     f = dense(dtype, mode)
     x = rng.standard_normal((m, k)).astype(dtype)
     w = rng.standard_normal((k, n)).astype(dtype)
@@ -77,7 +93,7 @@ BLOCK_EDGES = [(96, 256, 48), (97, 257, 49), (95, 513, 97), (193, 256, 96), (191
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("m,k,n", BLOCK_EDGES)
-def test_block_edges(mode, dtype, m, k, n, rng):
+def test_block_edges(mode, dtype, m, k, n, rng, any_rows):
     """Blocking edges through the MATMUL step (the own gemm where it takes the product)."""
     f = dense(dtype, mode, relu=False)
     x = rng.standard_normal((m, k)).astype(dtype)
@@ -88,7 +104,7 @@ def test_block_edges(mode, dtype, m, k, n, rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("m,k,n", [(97, 257, 49), (130, 10, 200), (33, 513, 97)])
-def test_transposed_operands(mode, dtype, m, k, n, rng):
+def test_transposed_operands(mode, dtype, m, k, n, rng, any_rows):
     """The MLP's backward products: ``x.T @ d`` and ``d @ W.T`` are views the gemm packs
     (A with unit row stride, B with unit k stride), also both at once and reversed."""
     xs, ds, ws = (T.matrix(name, dtype=dtype) for name in ("xs", "ds", "ws"))
@@ -146,15 +162,34 @@ def test_broadcast_rows_and_special_values(mode, dtype, rng):
 
 
 @needs_c
+def test_row_limit_is_sixteen_by_default_and_settable(rng):
+    from tensorc.backend.c import loader
+    lib = loader.ext_module().lib
+    assert lib.tc_gemm_rows_limit(0) == 16  # 0 only asks
+    f = dense("float64", C_MODE, relu=False)
+    x, w, b = rng.standard_normal((40, 30)), rng.standard_normal((30, 50)), np.zeros(50)
+    if lib.tc_pool_threads() < 2:
+        pytest.skip("one thread: no pool jobs to count")
+    assert pool_jobs_of(f, x, w, b)[1] == 0  # 40 rows: OpenBLAS
+    before = lib.tc_gemm_rows_limit(40)
+    try:
+        out, jobs = pool_jobs_of(f, x, w, b)
+        assert jobs > 0 and lib.tc_gemm_rows_limit(0) == 40
+        check(out, x, w, b, relu=False)
+    finally:
+        lib.tc_gemm_rows_limit(before)
+    assert lib.tc_gemm_rows_limit(0) == 16
+
+
+@needs_c
 @pytest.mark.parametrize("dtype,m,k,n,taken", [
     ("float64", 16, 784, 50, True), ("float32", 16, 784, 50, True),
     ("float64", 2, 3, 24, True), ("float32", 16, 4, 48, True),
     ("float64", 16, 784, 23, False),   # one panel of columns: BLAS
     ("float32", 16, 784, 47, False),
     ("float64", 1, 784, 50, False),    # a matrix-vector product: BLAS's gemv
-    ("float64", 17, 4, 30, True), ("float32", 128, 784, 500, True),
-    ("float64", 128, 10, 500, True),   # d @ W.T of the MLP step
-    ("float64", 129, 4, 30, False),    # past the row range (TC_GEMM_MAX_M = 128)
+    ("float64", 17, 4, 30, False),     # past the row range (TC_GEMM_MAX_M = 16)
+    ("float32", 128, 784, 500, False), ("float64", 128, 10, 500, False),  # the MLP step's
     ("float32", 784, 128, 500, False),
     ("float64", 16, 0, 50, False),     # K = 0: zeros from numpy
     ("int64", 16, 20, 30, False), ("complex128", 16, 20, 30, False)])

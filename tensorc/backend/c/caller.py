@@ -58,7 +58,7 @@ def segment_step(seg: Any) -> tuple:
 def matmul_step(a: int, b: int, out: int, dtype: Any, own_gemm: bool = True) -> tuple:
     """``out = a @ b`` (1-D or 2-D operands of ``dtype``) into two recycled buffers.
 
-    2-d float32/float64 products of 2 to 128 rows and at least 24 (float64) / 48
+    2-d float32/float64 products of 2 to 16 rows and at least 24 (float64) / 48
     (float32) columns run on tensorc's own gemm (``csrc/tensorc_gemm.c``: A and B packed
     in cache blocks, AVX2/FMA register blocks, column groups split over tensorc's thread
     pool, without the GIL)
