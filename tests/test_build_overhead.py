@@ -151,7 +151,7 @@ def test_setup_build_py_stamps_the_built_package_only(tmp_path):
 
 
 def test_per_process_memos_of_the_warm_path_are_cleared_with_the_compiler_probes():
-    from tensorc.backend.c import compiler, cpu, ewdriver
+    from tensorc.backend.c import compiler, cpu, paths
     cc = compiler.find_compiler()
     if cc is None:
         pytest.skip("no C compiler")
@@ -160,5 +160,5 @@ def test_per_process_memos_of_the_warm_path_are_cleared_with_the_compiler_probes
     compiler.clear_caches()
     assert compiler._identity(cc) == first and compiler._identity(cc) is not first
     assert cpu._cpuinfo_flags() is cpu._cpuinfo_flags()
-    assert ewdriver._driver_abi("/* x */\n#define TC_EW_ABI 12 /* y */") == 12
-    assert ewdriver._driver_abi("#define TC_EW_ABI x") == -1
+    assert paths.define_number("/* x */\n#define TC_EW_ABI 12 /* y */", "TC_EW_ABI") == 12
+    assert paths.define_number("#define TC_EW_ABI x", "TC_EW_ABI") == -1

@@ -10,7 +10,7 @@ import pytest
 
 import tensorc
 import tensorc.tensor as T
-from tensorc.backend.c import ewdriver, loader
+from tensorc.backend.c import ewdriver, loader, paths
 from tensorc.backend.c.driver import c_backend_available
 from tensorc.backend.c.render import library_source
 
@@ -59,6 +59,6 @@ def test_stored_sources_of_the_other_form_are_not_reused(monkeypatch):
 
 def test_the_extension_and_the_file_agree_on_the_layout_version():
     text = ewdriver.driver_source(False)
-    assert ewdriver._driver_abi(text) > 0
+    assert paths.define_number(text, "TC_EW_ABI") > 0
     if HAS_EXT:
-        assert loader.ext_module().lib.tc_ew_driver_abi() == ewdriver._driver_abi(text)
+        assert loader.ext_module().lib.tc_ew_driver_abi() == paths.define_number(text, "TC_EW_ABI")

@@ -14,7 +14,7 @@ import pytest
 
 import tensorc
 import tensorc.tensor as T
-from tensorc.backend.c import loader, reddriver
+from tensorc.backend.c import loader, paths, reddriver
 from tensorc.backend.c.driver import c_backend_available
 from tensorc.backend.c.render import library_source
 
@@ -92,6 +92,6 @@ def test_stored_sources_of_the_other_form_are_not_reused(monkeypatch):
 
 def test_the_extension_and_the_file_agree_on_the_layout_version():
     text = reddriver.driver_source(False)
-    assert reddriver.driver_abi(text) > 0
+    assert paths.define_number(text, "TC_RED_ABI") > 0
     if HAS_EXT:
-        assert loader.ext_module().lib.tc_red_driver_abi() == reddriver.driver_abi(text)
+        assert loader.ext_module().lib.tc_red_driver_abi() == paths.define_number(text, "TC_RED_ABI")

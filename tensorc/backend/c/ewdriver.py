@@ -17,42 +17,22 @@ True
 from __future__ import annotations
 
 import functools
-import os
 from typing import Sequence
+
+from tensorc.backend.c.paths import csrc_text, ext_driver_matches
 
 #: the hook's declaration in a library that uses the extension's driver
 HOOK = "tc_ew_run_fn tc_ew_run_hook"
+
+
+SOURCE = "tensorc_ew.c"  #: the driver's C file (``csrc/``)
 
 
 @functools.lru_cache(maxsize=1)
 def driver_shared() -> bool:
     """True when kernel libraries call the elementwise driver compiled into ``tensorc._ext``
     (the extension is loaded and was built from the same ``tensorc_ew.c``)."""
-    from tensorc.backend.c.loader import ext_module
-    ext = ext_module()
-    return ext is not None and hasattr(ext.lib, "tc_ew_driver_abi") and \
-        ext.lib.tc_ew_driver_abi() == _driver_abi(_driver_file())
-
-
-@functools.lru_cache(maxsize=1)
-def _driver_file() -> str:
-    from tensorc.backend.c.paths import csrc_dir
-    with open(os.path.join(csrc_dir(), "tensorc_ew.c"), encoding="utf-8") as fh:
-        return fh.read()
-
-
-def _driver_abi(text: str) -> int:
-    """The number after ``#define TC_EW_ABI`` (-1 when missing); plain string search, as
-    the warm path should not compile a regular expression.
-
-    >>> _driver_abi("#define TC_EW_ABI 7\\n"), _driver_abi("")
-    (7, -1)
-    """
-    at = text.find("#define TC_EW_ABI ")
-    if at < 0:
-        return -1
-    digits = text[at + len("#define TC_EW_ABI "):].split(None, 1)
-    return int(digits[0]) if digits and digits[0].isdigit() else -1
+    return ext_driver_matches("tc_ew_driver_abi", SOURCE, "TC_EW_ABI")
 
 
 def driver_source(shared: bool | None = None) -> str:
@@ -60,7 +40,7 @@ def driver_source(shared: bool | None = None) -> str:
     call's layout and the hook ``tc_ew_run_hook`` (set by ``tc_install_ew`` at load; a
     library loaded without it fails its calls cleanly and the node runs through numpy);
     otherwise the whole driver, compiled into the library."""
-    text = _driver_file()
+    text = csrc_text(SOURCE)
     if shared is None:
         shared = driver_shared()
     if not shared:

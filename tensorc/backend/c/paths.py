@@ -38,3 +38,31 @@ def runtime_header_text() -> str:
     """Content of the runtime header (part of every cache key)."""
     with open(runtime_header_path(), encoding="utf-8") as fh:
         return fh.read()
+
+
+@functools.lru_cache(maxsize=None)
+def csrc_text(name: str) -> str:
+    """The text of the hand-written C file ``name`` (read once per process)."""
+    with open(os.path.join(csrc_dir(), name), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def define_number(text: str, macro: str) -> int:
+    """The number ``#define macro N`` gives in ``text`` (-1 when absent); plain string
+    search, as the warm path compiles no regular expression.
+
+    >>> define_number("#define TC_EW_ABI 7 /* x */", "TC_EW_ABI"), define_number("", "X")
+    (7, -1)
+    """
+    _, found, rest = text.partition(f"#define {macro} ")
+    number = rest.split(maxsplit=1)[:1] if found else []
+    return int(number[0]) if number and number[0].isdigit() else -1
+
+
+def ext_driver_matches(abi_function: str, source: str, macro: str) -> bool:
+    """True when ``tensorc._ext`` is loaded and holds the shared driver of ``source`` in
+    the layout version the file defines (``abi_function()`` == its ``macro``)."""
+    from tensorc.backend.c.loader import ext_module
+    ext = ext_module()
+    return ext is not None and hasattr(ext.lib, abi_function) and \
+        getattr(ext.lib, abi_function)() == define_number(csrc_text(source), macro)

@@ -19,8 +19,9 @@ True
 from __future__ import annotations
 
 import functools
-import os
 from typing import Sequence
+
+from tensorc.backend.c.paths import csrc_text, ext_driver_matches
 
 #: the hook's declaration in a library that uses the extension's driver
 HOOK = "tc_red_cols_fn tc_red_cols_hook"
@@ -28,40 +29,21 @@ _KERNEL_PART = "/* TC_RED_DRIVER_CODE */"
 _EXT_PART = "/* TC_RED_EXT_CODE"
 
 
+SOURCE = "tensorc_reduce.c"  #: the driver's C file (``csrc/``)
+
+
 @functools.lru_cache(maxsize=1)
 def driver_shared() -> bool:
     """True when kernel libraries call the column driver compiled into ``tensorc._ext``
     (the extension is loaded and was built from the same ``tensorc_reduce.c``)."""
-    from tensorc.backend.c.loader import ext_module
-    ext = ext_module()
-    return ext is not None and hasattr(ext.lib, "tc_red_driver_abi") and \
-        ext.lib.tc_red_driver_abi() == driver_abi(_driver_file())
-
-
-@functools.lru_cache(maxsize=1)
-def _driver_file() -> str:
-    from tensorc.backend.c.paths import csrc_dir
-    with open(os.path.join(csrc_dir(), "tensorc_reduce.c"), encoding="utf-8") as fh:
-        return fh.read()
-
-
-def driver_abi(text: str) -> int:
-    """The layout version ``TC_RED_ABI`` defined in ``text`` (-1 when absent); read
-    without a regular expression (the warm path compiles none).
-
-    >>> driver_abi("#define TC_RED_ABI 3 /* x */"), driver_abi("")
-    (3, -1)
-    """
-    head, found, rest = text.partition("#define TC_RED_ABI ")
-    number = rest.split(maxsplit=1)[:1] if found else []
-    return int(number[0]) if number and number[0].isdigit() else -1
+    return ext_driver_matches("tc_red_driver_abi", SOURCE, "TC_RED_ABI")
 
 
 def driver_source(shared: bool | None = None) -> str:
     """The column driver's part of a kernel library: with the shared driver, the call's
     layout, the copy helper and the hook ``tc_red_cols_hook`` (set by ``tc_install_red``
     at load); otherwise the whole driver but its extension-only install functions."""
-    text = _driver_file()
+    text = csrc_text(SOURCE)
     if shared is None:
         shared = driver_shared()
     if not shared:
