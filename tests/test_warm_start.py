@@ -260,7 +260,8 @@ _LAZY_CHILD = textwrap.dedent("""
     import tensorc, tensorc.tensor as T
     loaded = sorted(m for m in ("tensorc.ops.linalg", "tensorc.ops.sort", "tensorc.ops.extra",
                                 "tensorc.gradient.rop", "tensorc.gradient.verify",
-                                "tensorc.tensor.nlinalg", "tensorc.backend.numpy_backend")
+                                "tensorc.tensor.nlinalg", "tensorc.backend.numpy_backend",
+                                "dataclasses")  # numpy does not import it; its classes cost ~1 ms each
                     if m in sys.modules)
     import tensorc.gradient as G
     from tensorc.ops import extra, sort

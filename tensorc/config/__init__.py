@@ -9,7 +9,6 @@ True
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
@@ -35,13 +34,22 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-@dataclass(frozen=True)
 class Flag:
-    """One configuration flag: its default, parser and help line."""
-    name: str
-    default: Callable[[], Any] | Any
-    parse: Callable[[str], Any]
-    doc: str
+    """One configuration flag: its default, parser and help line (immutable; a plain class,
+    as a dataclass costs ``import tensorc`` ~1 ms)."""
+
+    __slots__ = ("name", "default", "parse", "doc")
+
+    def __init__(self, name: str, default: Callable[[], Any] | Any, parse: Callable[[str], Any],
+                 doc: str) -> None:
+        for slot, value in zip(self.__slots__, (name, default, parse, doc)):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Flag {self.name!r} is immutable")
+
+    def __repr__(self) -> str:
+        return f"Flag({self.name!r}, default={self.default!r})"
 
 
 FLAGS: tuple[Flag, ...] = (

@@ -26,7 +26,6 @@ float16 widened afterwards (``exp`` of a float16 ``40.0`` is finite).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -38,18 +37,30 @@ from tensorc.ops import special_math as spm
 GradRule = Callable[[list, Any, Any], list]
 
 
-@dataclass(frozen=True, eq=False)
 class Row:
-    """One elementwise op; see the module docstring for the fields' meaning."""
+    """One elementwise op; see the module docstring for the fields' meaning.  Immutable,
+    compared by identity (a plain class: a dataclass costs ``import tensorc`` ~1 ms)."""
+
+    __slots__ = ("name", "nin", "numpy", "c", "grad", "kinds", "promote_from", "doc", "aliases")
     name: str
     nin: int
     numpy: Callable[..., Any]
     c: str | dict[str, str] | None
     grad: GradRule | None
-    kinds: str = "biufc"           # dtype kinds the inputs may have
-    promote_from: int = 0          # inputs before this index do not take part in promotion
-    doc: str = ""
-    aliases: tuple[str, ...] = field(default=())
+    kinds: str                     # dtype kinds the inputs may have
+    promote_from: int              # inputs before this index do not take part in promotion
+    doc: str
+    aliases: tuple[str, ...]
+
+    def __init__(self, name: str, nin: int, numpy: Callable[..., Any], c: str | dict[str, str] | None,
+                 grad: GradRule | None, kinds: str = "biufc", promote_from: int = 0, doc: str = "",
+                 aliases: tuple[str, ...] = ()) -> None:
+        for slot, value in zip(self.__slots__, (name, nin, numpy, c, grad, kinds, promote_from,
+                                                doc, tuple(aliases))):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Row {self.name!r} is immutable")
 
     def __repr__(self) -> str:
         return self.name
