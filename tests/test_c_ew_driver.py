@@ -10,7 +10,7 @@ import pytest
 
 import tensorc
 import tensorc.tensor as T
-from tensorc.backend.c import ewdriver, loader, paths
+from tensorc.backend.c import ewdriver, loader, paths, reddriver
 from tensorc.backend.c.driver import c_backend_available
 from tensorc.backend.c.render import library_source
 
@@ -47,18 +47,26 @@ def test_the_driver_compiled_into_the_library(rng, monkeypatch):
     _check(rng)
 
 
-def test_stored_sources_of_the_other_form_are_not_reused(monkeypatch):
-    unit_hook = "static int k(void) { return tc_ew_run(0, 0, 0); } " + ewdriver.HOOK
-    unit_own = "static int k(void) { return tc_ew_run(0, 0, 0); } tc_ew_run_impl"
+#: the shared drivers: module, the call a kernel makes, the library's own copy, the
+#: extension's layout-version function and the file's macro
+DRIVERS = [(ewdriver, "tc_ew_run(0, 0, 0)", "tc_ew_run_impl", "tc_ew_driver_abi", "TC_EW_ABI"),
+           (reddriver, "tc_red_cols_run(0)", "tc_red_cols_impl", "tc_red_driver_abi", "TC_RED_ABI")]
+
+
+@pytest.mark.parametrize("module,call,own,abi,macro", DRIVERS, ids=["elementwise", "reduce-columns"])
+def test_stored_sources_of_the_other_form_are_not_reused(monkeypatch, module, call, own, abi, macro):
+    unit_hook = f"static int k(void) {{ return {call}; }} " + module.HOOK
+    unit_own = f"static int k(void) {{ return {call}; }} {own}"
     plain = "int r(const tc_arg *args) { return 0; }"
-    monkeypatch.setattr(ewdriver, "driver_shared", lambda: True)
-    assert ewdriver.sources_match([unit_hook, plain]) and not ewdriver.sources_match([unit_own])
-    monkeypatch.setattr(ewdriver, "driver_shared", lambda: False)
-    assert ewdriver.sources_match([unit_own, plain]) and not ewdriver.sources_match([unit_hook])
+    monkeypatch.setattr(module, "driver_shared", lambda: True)
+    assert module.sources_match([unit_hook, plain]) and not module.sources_match([unit_own])
+    monkeypatch.setattr(module, "driver_shared", lambda: False)
+    assert module.sources_match([unit_own, plain]) and not module.sources_match([unit_hook])
 
 
-def test_the_extension_and_the_file_agree_on_the_layout_version():
-    text = ewdriver.driver_source(False)
-    assert paths.define_number(text, "TC_EW_ABI") > 0
+@pytest.mark.parametrize("module,call,own,abi,macro", DRIVERS, ids=["elementwise", "reduce-columns"])
+def test_the_extension_and_the_file_agree_on_the_layout_version(module, call, own, abi, macro):
+    text = module.driver_source(False)
+    assert paths.define_number(text, macro) > 0
     if HAS_EXT:
-        assert loader.ext_module().lib.tc_ew_driver_abi() == paths.define_number(text, "TC_EW_ABI")
+        assert getattr(loader.ext_module().lib, abi)() == paths.define_number(text, macro)

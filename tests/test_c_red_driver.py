@@ -14,7 +14,7 @@ import pytest
 
 import tensorc
 import tensorc.tensor as T
-from tensorc.backend.c import loader, paths, reddriver
+from tensorc.backend.c import loader, reddriver
 from tensorc.backend.c.driver import c_backend_available
 from tensorc.backend.c.render import library_source
 
@@ -78,20 +78,3 @@ def test_a_library_without_its_hook_runs_the_per_output_path(rng):
     finally:
         slot[0] = real
     np.testing.assert_allclose(out, m.sum(axis=0), rtol=1e-12, atol=1e-12)
-
-
-def test_stored_sources_of_the_other_form_are_not_reused(monkeypatch):
-    unit_hook = "static int k(void) { return tc_red_cols_run(0); } " + reddriver.HOOK
-    unit_own = "static int k(void) { return tc_red_cols_run(0); } tc_red_cols_impl"
-    plain = "int r(const tc_arg *args) { return 0; }"
-    monkeypatch.setattr(reddriver, "driver_shared", lambda: True)
-    assert reddriver.sources_match([unit_hook, plain]) and not reddriver.sources_match([unit_own])
-    monkeypatch.setattr(reddriver, "driver_shared", lambda: False)
-    assert reddriver.sources_match([unit_own, plain]) and not reddriver.sources_match([unit_hook])
-
-
-def test_the_extension_and_the_file_agree_on_the_layout_version():
-    text = reddriver.driver_source(False)
-    assert paths.define_number(text, "TC_RED_ABI") > 0
-    if HAS_EXT:
-        assert loader.ext_module().lib.tc_red_driver_abi() == paths.define_number(text, "TC_RED_ABI")

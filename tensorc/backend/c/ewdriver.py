@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from typing import Sequence
 
-from tensorc.backend.c.paths import csrc_text, ext_driver_matches
+from tensorc.backend.c.paths import csrc_text, ext_driver_matches, units_use_form
 
 #: the hook's declaration in a library that uses the extension's driver
 HOOK = "tc_ew_run_fn tc_ew_run_hook"
@@ -59,5 +59,4 @@ def sources_match(sources: Sequence[str]) -> bool:
     """True when stored translation units use this process's form of the driver (the
     hook exactly when the extension provides the driver); a unit without elementwise
     kernels matches either way."""
-    shared = driver_shared()
-    return all(("tc_ew_run(" not in u) or ((HOOK in u) == shared) for u in sources)
+    return units_use_form(sources, "tc_ew_run(", HOOK, driver_shared())

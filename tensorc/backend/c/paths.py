@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Sequence
 
 RUNTIME_HEADER = "tensorc_runtime.h"
 
@@ -66,3 +67,16 @@ def ext_driver_matches(abi_function: str, source: str, macro: str) -> bool:
     ext = ext_module()
     return ext is not None and hasattr(ext.lib, abi_function) and \
         getattr(ext.lib, abi_function)() == define_number(csrc_text(source), macro)
+
+
+def units_use_form(units: Sequence[str], call: str, hook: str, shared: bool) -> bool:
+    """True when every C unit that calls a shared driver (``call``) reaches it the way this
+    process does: through ``hook`` exactly when ``shared`` (the extension holds it); units
+    that never call it match either way.
+
+    >>> units_use_form(["f(); HOOK", "plain"], "f(", "HOOK", True)
+    True
+    >>> units_use_form(["f(); own copy"], "f(", "HOOK", True)
+    False
+    """
+    return all((call not in u) or ((hook in u) == shared) for u in units)
