@@ -1,8 +1,9 @@
 """The shared elementwise driver (``csrc/tensorc_ew.c``, ``backend/c/ewdriver.py``): with the
 extension, kernel libraries carry only the hook and the extension's driver runs them; without
 it (or when asked), the driver is compiled into the library. Both forms give numpy's results
-on contiguous, strided, broadcast and threaded calls, and stored sources of the other form
-are not reused."""
+on contiguous, strided, broadcast and threaded calls. For both shared drivers (elementwise and
+the reductions' column driver): stored sources of the other form are not reused, and the
+extension and the C file agree on the layout version."""
 from __future__ import annotations
 
 import numpy as np
