@@ -282,3 +282,32 @@ def test_import_leaves_rarely_used_modules_for_first_use():
     assert all(got["same"]), got["same"]
     with pytest.raises(AttributeError):
         T.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_import_grad_and_function_restore_the_garbage_collectors_state(collecting):
+    """They pause the cyclic collector while they build (``graph.basic.gc_paused``) and put
+    back whatever state they found, also when the build raises."""
+    code = textwrap.dedent(f"""
+        import gc
+        {'gc.enable()' if collecting else 'gc.disable()'}
+        import tensorc, tensorc.tensor as T
+        states = [gc.isenabled()]
+        x = T.dvector('x')
+        g = tensorc.grad((x ** 2).sum(), x)
+        states.append(gc.isenabled())
+        tensorc.function([x], g)
+        states.append(gc.isenabled())
+        try:
+            tensorc.function([x], T.dvector('unrelated'))
+        except Exception:
+            pass
+        else:
+            raise SystemExit('a missing input was accepted')
+        states.append(gc.isenabled())
+        print(states)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=PACKAGE_PARENT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str([collecting] * 4)

@@ -9,18 +9,16 @@
 """
 from __future__ import annotations
 
-import contextlib
 import copy as _copy
-import gc
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from tensorc.compile.io import Out
 from tensorc.compile.maker import FunctionMaker
 from tensorc.compile.sharedvalue import SharedVariable
-from tensorc.graph.basic import Variable, clone_replace
+from tensorc.graph.basic import Variable, clone_replace, gc_paused
 
 
 def function(inputs: Sequence[Any], outputs: Any = None, mode: Any = None, updates: Any = None,
@@ -49,29 +47,13 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Any = None, updat
                         f"{type(inputs).__name__}")
     if outputs is None:
         outputs = []
-    with _gc_paused():
+    with gc_paused():
         maker = FunctionMaker(inputs, outputs, mode=mode, updates=updates, givens=givens,
                               no_default_updates=no_default_updates,
                               on_unused_input=on_unused_input,
                               allow_input_downcast=allow_input_downcast, profile=profile,
                               rebuild_strict=rebuild_strict)
         return Function(maker, name=name, trust_input=trust_input, profile=profile)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a function is built: building allocates
-    thousands of graph objects and nearly none are garbage, yet each allocation burst set
-    off collections that walked every object of the process (8% of a warm build's
-    instructions).  The collector's previous state is restored; cycles made meanwhile are
-    collected at its next run."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class Function:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Iterable, Sequence
 
-from tensorc.graph.basic import Apply, Variable, io_toposort
+from tensorc.graph.basic import Apply, Variable, io_toposort, without_gc
 from tensorc.graph.type import TensorType
 from tensorc.gradient.markers import disconnected_type, is_disconnected, is_null
 
@@ -205,6 +205,7 @@ def _disconnected_message(var: Variable) -> str:
             f"Pass disconnected_inputs='ignore' (or 'warn') to get zeros instead.")
 
 
+@without_gc
 def grad(cost: Variable | None, wrt: Any, consider_constant: Iterable[Variable] | None = None,
          disconnected_inputs: str = "raise", add_names: bool = True,
          known_grads: dict[Variable, Any] | None = None, return_disconnected: str = "zero",
