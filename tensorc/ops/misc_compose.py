@@ -371,6 +371,7 @@ def _make_convert(dtype: str) -> Any:
 CONVERTERS: dict[str, Any] = {f"convert_to_{d}": _make_convert(d) for d in (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float32", "float64", "complex64", "complex128")}
+globals().update(CONVERTERS)  # ``T.convert_to_int8`` ... are imported from here by name
 
 float_dtypes = ("float16", "float32", "float64")
 complex_dtypes = ("complex64", "complex128")

@@ -6,6 +6,11 @@
 >>> f = tensorc.function([x], T.exp(x).sum())
 >>> float(f([0.0, 0.0]))
 2.0
+
+Names a typical model does not need are imported on first use (PEP 562, see
+:data:`_LAZY`), as are the dtype-prefixed constructors and Theano's type instances
+(``T.fmatrix``, ``T.dmatrices``, ``T.fmatrix_type``: :func:`tensorc.tensor.basic.generated`);
+``dir(T)``, ``hasattr`` and ``from tensorc.tensor import *`` see them all.
 """
 from __future__ import annotations
 
@@ -20,16 +25,14 @@ from tensorc.ops.rebroadcast import (Rebroadcast, addbroadcast, patternbroadcast
                                      unbroadcast)
 
 globals().update(_basic.CONSTRUCTORS)
-globals().update(_basic.TYPES)
 globals().update(_basic.ELEMWISE)
 abs = _basic.ELEMWISE["abs_"]  # noqa: A001
+power, square = _basic.ELEMWISE["pow"], _basic.ELEMWISE["sqr"]  # Theano's numpy-named aliases
 as_tensor = as_tensor_variable
 _tensor_py_operators = TensorVariable.__mro__[1]
 
-# Structural ops (each module defines its ops and the Theano-facing functions).
-# --- one import line per module below ---
-import tensorc.tensor.subtensor as subtensor  # noqa: E402
-from tensorc.tensor.subtensor import set_subtensor, inc_subtensor, take  # noqa: E402,F401
+# Structural ops (each module defines its ops and the Theano-facing functions): the ones
+# the compiler's own passes import anyway are imported here; the others are in _LAZY.
 from tensorc.ops.shape import (shape, reshape, flatten, transpose, squeeze, Shape, Shape_i,  # noqa: E402,F401
                                MakeVector, Reshape, shape_i, get_vector_length, shape_padleft,
                                shape_padright, shape_padaxis)
@@ -37,67 +40,71 @@ from tensorc.ops.reduce import (sum, prod, max, min, all, any, argmax, argmin, m
                                 mean, var, std, Reduce, Argmax)
 from tensorc.ops.blas import dot, tensordot, batched_dot, batched_tensordot  # noqa: E402,F401
 from tensorc.gradient import grad  # noqa: E402,F401 - jacobian, hessian, Rop, Lop, verify_grad: _LAZY
-from tensorc.ops.join import join, concatenate, stack, split, Join, Split  # noqa: E402,F401
-from tensorc.ops.alloc import (alloc, zeros, ones, arange, eye, identity_like, tile, outer,  # noqa: E402,F401
-                               Alloc, ARange, Eye)
 import tensorc.tensor.nnet as nnet  # noqa: E402
 from tensorc.ops.nnet import logsumexp  # noqa: E402,F401 - pytensor.tensor.logsumexp
-from tensorc.ops.alloc import diagonal, trace, fill_diagonal, Diagonal, FillDiagonal  # noqa: E402,F401
-# --- Theano API gap audit: misc functions, linear algebra, constants (one block) ---
-from tensorc.ops.misc import (nonzero, flatnonzero, nonzero_values, choose, Choose, Nonzero,  # noqa: E402,F401
-                              searchsorted, unique, specify_shape, SpecifyShape)
-from tensorc.ops.misc_compose import (roll, mgrid, ogrid, where, isclose, allclose, largest,  # noqa: E402,F401,A004
-                                      smallest, ptp, swapaxes, horizontal_stack, vertical_stack,
-                                      stacklists, default, floor_div, divmod, ceil_intdiv, iround,
-                                      tri, tril, triu, inverse_permutation, bartlett,
-                                      fill_diagonal_offset, NotScalarConstantError,
-                                      get_scalar_constant_value, extract_constant, float_dtypes,
-                                      complex_dtypes, int_dtypes, uint_dtypes, discrete_dtypes,
-                                      continuous_dtypes, all_dtypes)
-from tensorc.ops.misc_compose import CONVERTERS as _CONVERTERS  # noqa: E402
-globals().update(_CONVERTERS)
-power, square = pow, sqr  # noqa: F821 - Theano's numpy-named aliases (rows 'pow', 'sqr')
 from tensorc.gradient.ops import consider_constant  # noqa: E402,F401
 from tensorc.ops.subtensor import Subtensor, IncSubtensor  # noqa: E402,F401
 from tensorc.ops.advanced_subtensor import AdvancedSubtensor, AdvancedIncSubtensor  # noqa: E402,F401
 basic = __import__('sys').modules[__name__]  # ``T.basic.<name>`` (Theano's module path) sees every name
 
-#: Names imported on first use (PEP 562), so ``import tensorc.tensor`` does not load
-#: linear algebra, sorting, the extra ops or the finite-difference checker.
-_LAZY_NAMES: tuple[tuple[str, tuple[str, ...]], ...] = (
+#: Names imported on first use (PEP 562): ``module -> names`` ("" names the module itself,
+#: under the name after its last dot).  ``import tensorc.tensor`` does not load these modules.
+_LAZY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tensorc.tensor.subtensor", ("", "set_subtensor", "inc_subtensor", "take")),
+    ("tensorc.ops.join", ("join", "concatenate", "stack", "split", "Join", "Split")),
+    ("tensorc.ops.alloc", ("alloc", "zeros", "ones", "arange", "eye", "identity_like", "tile",
+                           "outer", "Alloc", "ARange", "Eye", "diagonal", "trace", "fill_diagonal",
+                           "Diagonal", "FillDiagonal")),
+    ("tensorc.ops.misc", ("nonzero", "flatnonzero", "nonzero_values", "choose", "Choose", "Nonzero",
+                          "searchsorted", "unique", "specify_shape", "SpecifyShape")),
+    ("tensorc.ops.misc_compose", (
+        "roll", "mgrid", "ogrid", "where", "isclose", "allclose", "largest", "smallest", "ptp",
+        "swapaxes", "horizontal_stack", "vertical_stack", "stacklists", "default", "floor_div",
+        "divmod", "ceil_intdiv", "iround", "tri", "tril", "triu", "inverse_permutation",
+        "bartlett", "fill_diagonal_offset", "NotScalarConstantError", "get_scalar_constant_value",
+        "extract_constant", "float_dtypes", "complex_dtypes", "int_dtypes", "uint_dtypes",
+        "discrete_dtypes", "continuous_dtypes", "all_dtypes",
+        "convert_to_int8", "convert_to_int16", "convert_to_int32", "convert_to_int64",
+        "convert_to_uint8", "convert_to_uint16", "convert_to_uint32", "convert_to_uint64",
+        "convert_to_float32", "convert_to_float64", "convert_to_complex64",
+        "convert_to_complex128")),
     ("tensorc.ops.extra", ("cumsum", "cumprod", "diff", "bincount", "repeat")),
     ("tensorc.ops.sort", ("sort", "argsort", "SortOp", "ArgSortOp")),
     ("tensorc.gradient.rop", ("jacobian", "hessian", "Rop", "Lop")),
     ("tensorc.gradient.verify", ("verify_grad",)),
+    ("tensorc.tensor.extra_ops", ("",)),
+    ("tensorc.tensor.nlinalg", ("",)),
+    ("tensorc.tensor.slinalg", ("",)),
 )
-#: Submodules of Theano's ``theano.tensor`` namespace, imported on first use too.
-_LAZY_MODULES: tuple[tuple[str, str], ...] = (
-    ("extra_ops", "tensorc.tensor.extra_ops"), ("nlinalg", "tensorc.tensor.nlinalg"),
-    ("slinalg", "tensorc.tensor.slinalg"),
-)
+
+
+def _lazy_names() -> set[str]:
+    return {n or module.rpartition(".")[2] for module, names in _LAZY for n in names}
 
 
 def __getattr__(name: str) -> object:
-    """Import the lazily exported names (:data:`_LAZY_NAMES`, :data:`_LAZY_MODULES`).
+    """Import a lazily exported name (:data:`_LAZY`) or make a generated constructor or
+    type (:func:`tensorc.tensor.basic.generated`) on first access, and keep it.
 
     >>> import tensorc.tensor as T
-    >>> T.cumsum.__name__, T.sort.__name__, T.nlinalg.__name__
-    ('cumsum', 'sort', 'tensorc.tensor.nlinalg')
+    >>> T.cumsum.__name__, T.sort.__name__, T.nlinalg.__name__, T.fmatrix.__name__
+    ('cumsum', 'sort', 'tensorc.tensor.nlinalg', 'fmatrix')
     """
-    import importlib
-    for attr, module in _LAZY_MODULES:
-        if attr == name:
-            value: object = importlib.import_module(module)
+    for module, names in _LAZY:
+        if name in names or ("" in names and module.endswith("." + name)):
+            import importlib
+            mod = importlib.import_module(module)
+            value = mod if name not in names else getattr(mod, name)
             globals()[name] = value
             return value
-    for module, names in _LAZY_NAMES:
-        if name in names:
-            value = getattr(importlib.import_module(module), name)
-            globals()[name] = value
-            return value
+    value = _basic.generated(name)
+    if value is not None:
+        globals()[name] = value
+        return value
+    if name == "__all__":  # ``from tensorc.tensor import *``: every public name, made on the spot
+        return [n for n in __dir__() if not n.startswith("_") and n != "annotations"]
     raise AttributeError(f"module 'tensorc.tensor' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {n for _, names in _LAZY_NAMES for n in names}
-                  | {n for n, _ in _LAZY_MODULES})
+    return sorted(set(globals()) | _lazy_names() | set(_basic.generated_names()))

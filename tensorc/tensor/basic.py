@@ -48,13 +48,6 @@ def _make_constructor(pattern: tuple[bool, ...], dtype: str | None, kind: str) -
     return ctor
 
 
-CONSTRUCTORS: dict[str, Any] = {}
-for _kind, _pattern in _PATTERNS.items():
-    CONSTRUCTORS[_kind] = _make_constructor(_pattern, None, _kind)
-    for _prefix, _dtype in PREFIX_DTYPES.items():
-        CONSTRUCTORS[_prefix + _kind] = _make_constructor(_pattern, _dtype, _prefix + _kind)
-
-
 def _make_plural(single: Any) -> Any:
     def ctor(*names: Any, dtype: Any = None) -> Any:
         if len(names) == 1 and isinstance(names[0], int):  # T.dscalars(3)
@@ -69,19 +62,60 @@ def _make_plural(single: Any) -> Any:
     return ctor
 
 
-CONSTRUCTORS.update({(name[:-1] + "ces" if name.endswith("matrix") else name + "s"): _make_plural(fn)
-                     for name, fn in list(CONSTRUCTORS.items())})
-
-
-def _type_for(dtype: str, pattern: tuple[bool, ...]) -> TensorType:
-    return TensorType(dtype, pattern)
-
-
-# Theano's type instances: T.dmatrix is a constructor, T.TensorType(...) a type; these are types.
+#: The variable constructors made so far: the floatX ones (``T.matrix`` ...) at import, the
+#: dtype-prefixed ones (``T.fmatrix``) and the plurals (``T.dmatrices``) on first use
+#: (:func:`generated`), so ``import tensorc.tensor`` does not build ~200 closures.
+CONSTRUCTORS: dict[str, Any] = {kind: _make_constructor(p, None, kind) for kind, p in _PATTERNS.items()}
+#: Theano's type instances (``T.fmatrix_type``: T.dmatrix is a constructor, these are types),
+#: made on first use too (each new kind of type costs a numpy dtype lookup).
 TYPES: dict[str, TensorType] = {}
-for _kind, _pattern in _PATTERNS.items():
-    for _prefix, _dtype in PREFIX_DTYPES.items():
-        TYPES[f"{_prefix}{_kind}_type"] = _type_for(_dtype, _pattern)
+
+
+def _single(name: str) -> tuple[tuple[bool, ...], str | None] | None:
+    """``(pattern, dtype)`` of a single-variable constructor name (``'fmatrix'``), else None."""
+    pattern = _PATTERNS.get(name)
+    if pattern is not None:
+        return pattern, None
+    dtype, pattern = PREFIX_DTYPES.get(name[:1]), _PATTERNS.get(name[1:])
+    return (pattern, dtype) if dtype is not None and pattern is not None else None
+
+
+def generated(name: str) -> Any:
+    """The constructor or type instance ``name`` names (made and remembered on first use),
+    or None when ``name`` is none of them.
+
+    >>> generated('dmatrix').__name__, generated('fvectors').__name__, generated('lrow_type')
+    ('dmatrix', 'fvector(s)', TensorType(int64, row))
+    >>> generated('dmatrices') is generated('dmatrices'), generated('qmatrix')
+    (True, None)
+    """
+    made = CONSTRUCTORS.get(name) or TYPES.get(name)
+    if made is not None:
+        return made
+    if name.endswith("_type"):
+        single = _single(name[:-5])
+        if single is None or single[1] is None:
+            return None
+        made = TYPES[name] = TensorType(single[1], single[0])
+        return made
+    if name.endswith("s"):
+        one = name[:-3] + "x" if name.endswith("ces") else name[:-1]
+        if _single(one) is None or one + "s" == name and one.endswith("matrix"):
+            return None
+        made = CONSTRUCTORS[name] = _make_plural(generated(one))
+        return made
+    single = _single(name)
+    if single is None:
+        return None
+    made = CONSTRUCTORS[name] = _make_constructor(single[0], single[1], name)
+    return made
+
+
+def generated_names() -> list[str]:
+    """Every name :func:`generated` answers (for ``dir(T)``)."""
+    singles = [prefix + kind for kind in _PATTERNS for prefix in ("", *PREFIX_DTYPES)]
+    return (singles + [n[:-1] + "ces" if n.endswith("matrix") else n + "s" for n in singles]
+            + [n + "_type" for n in singles if n not in _PATTERNS])
 
 
 # --------------------------------------------------------------------------------------
