@@ -21,7 +21,7 @@ LAZY_MODULES = ("tensorc.ops.alloc", "tensorc.ops.join", "tensorc.ops.misc",
                 "tensorc.ops.misc_compose", "tensorc.tensor.subtensor", "tensorc.ops.extra",
                 "tensorc.ops.sort", "tensorc.ops.linalg", "tensorc.tensor.extra_ops",
                 "tensorc.tensor.nlinalg", "tensorc.tensor.slinalg", "tensorc.gradient.rop",
-                "tensorc.gradient.verify")
+                "tensorc.gradient.verify", "tensorc.tensor.nnet.sigm")
 #: Generated names ``import tensorc.tensor`` does not make (a sample of each kind).
 GENERATED_SAMPLE = ("fmatrix", "dvector", "ltensor3", "dmatrices", "scalars", "fmatrix_type")
 
@@ -91,6 +91,20 @@ def test_lazy_names_are_the_defining_modules_objects(tmp_path):
         print(json.dumps({"bad": bad, "n": sum(len(n) for _, n in T._LAZY)}))
     """, tmp_path)
     assert got["bad"] == [] and got["n"] > 90
+
+
+def test_nnet_sigm_module_path(tmp_path):
+    got = _child("""
+        import json, sys
+        import tensorc.tensor as T
+        listed = "sigm" in dir(T.nnet)
+        sigm = T.nnet.sigm
+        import tensorc.tensor.nnet.sigm as eager
+        print(json.dumps([listed, sigm is eager, sigm.sigmoid is T.nnet.sigmoid is T.sigmoid]))
+    """, tmp_path)
+    assert got == [True, True, True]
+    with pytest.raises(AttributeError, match="no_such"):
+        T.nnet.no_such  # noqa: B018
 
 
 def test_converters_are_all_exported():

@@ -42,8 +42,11 @@ class Flag:
 
     def __init__(self, name: str, default: Callable[[], Any] | Any, parse: Callable[[str], Any],
                  doc: str) -> None:
-        for slot, value in zip(self.__slots__, (name, default, parse, doc)):
-            object.__setattr__(self, slot, value)
+        init = object.__setattr__
+        init(self, "name", name)
+        init(self, "default", default)
+        init(self, "parse", parse)
+        init(self, "doc", doc)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Flag {self.name!r} is immutable")
