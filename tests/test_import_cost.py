@@ -75,6 +75,23 @@ def test_the_benchmark_model_needs_no_lazy_name(tmp_path):
     assert got == {"loaded": [], "made": []}
 
 
+def test_common_types_cost_the_first_graph_nothing(tmp_path):
+    """The facts of the kinds of types nearly every graph makes are made with
+    ``tensorc.graph.type`` (the type instances ``T.dmatrix_type`` ... no longer make them)."""
+    got = _child("""
+        import json
+        import tensorc.tensor as T
+        from tensorc.graph import type as ty
+        before = set(ty._FACTS)
+        for dtype in ("float64", "float32"):
+            for make in (T.scalar, T.vector, T.row, T.col, T.matrix):
+                make(dtype=dtype)
+        T.lscalar()
+        print(json.dumps(sorted(map(str, set(ty._FACTS) - before))))
+    """, tmp_path)
+    assert got == []
+
+
 def test_lazy_names_are_the_defining_modules_objects(tmp_path):
     """Looked up first through ``T`` (the lazy path), then imported eagerly: the same objects."""
     got = _child("""

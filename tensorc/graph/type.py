@@ -62,12 +62,15 @@ _FACTS: dict[tuple[str, Any], tuple] = {}
 _FACTS_MAX = 4096
 
 
+#: python scalar types a type's ``filter`` converts without checks (always exact or
+#: allowed, as in Theano)
+_PY_FAST: dict[str, tuple[type, ...]] = {"float64": (float, int), "float32": (float,), "int64": (int,),
+                                         "complex128": (complex, float, int)}
+
+
 def _type_facts(dtype: str, bcast: tuple[bool, ...]) -> tuple:
     facts = (bcast, hash((TensorType, dtype, bcast)), np.dtype(dtype),
-             tuple(d for d, b in enumerate(bcast) if b),
-             # python scalar types converted without checks (always exact or allowed, as in Theano)
-             {"float64": (float, int), "float32": (float,), "int64": (int,),
-              "complex128": (complex, float, int)}.get(dtype, ()))
+             tuple(d for d, b in enumerate(bcast) if b), _PY_FAST.get(dtype, ()))
     if len(_FACTS) >= _FACTS_MAX:
         _FACTS.clear()
     _FACTS[(dtype, bcast)] = facts
@@ -204,3 +207,13 @@ class TensorType:
             return True
         except (TypeError, ValueError):
             return False
+
+
+# The kinds of types nearly every graph makes (float scalars, vectors, rows, columns and
+# matrices; int64 scalars for shapes and indices) have their facts made with the module
+# (~30k instructions each), not at the cost of the first graph built.
+for _dtype in ("float64", "float32"):
+    for _bcast in ((), (False,), (True, False), (False, True), (False, False)):
+        _type_facts(_dtype, _bcast)
+_type_facts("int64", ())
+del _dtype, _bcast
