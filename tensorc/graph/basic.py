@@ -59,10 +59,11 @@ def gc_paused(long_lived: bool = False) -> Iterator[None]:
 
 
 def without_gc(fn: _F) -> _F:
-    """Decorate ``fn`` to run under :func:`gc_paused` (for entry points that build graphs)."""
+    """Decorate ``fn`` to run under :func:`gc_paused` with ``long_lived`` (for entry points
+    that build graphs the caller keeps, such as ``grad``)."""
     @functools.wraps(fn)
     def paused(*args: Any, **kwargs: Any) -> Any:
-        with gc_paused():
+        with gc_paused(long_lived=True):
             return fn(*args, **kwargs)
     return paused  # type: ignore[return-value]
 
