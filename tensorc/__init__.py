@@ -14,9 +14,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# Importing creates tens of thousands of long-lived objects (numpy's and ours) and no
-# garbage: cyclic collections during it only re-walk them (~4M instructions, 1% of the
-# import), so the collector is paused until the import is done (``graph.basic.gc_paused``).
+# Importing creates ~10^5 long-lived objects (numpy's and ours) and no garbage: cyclic
+# collections during it only re-walk them, and the first one after it would walk them all
+# (~10 ms).  So the collector is paused meanwhile and the new objects go to the oldest
+# generation unwalked (freeze + unfreeze), as ``graph.basic.gc_paused(long_lived=True)``.
 import gc as _gc  # noqa: E402
 
 _collecting = _gc.isenabled()
@@ -33,6 +34,9 @@ try:
     from tensorc.gradient import grad  # noqa: F401,E402
     import tensorc.gradient as gradient  # noqa: F401,E402
 finally:
+    if _gc.get_freeze_count() == 0:  # objects the program froze itself stay frozen
+        _gc.freeze()
+        _gc.unfreeze()
     if _collecting:
         _gc.enable()
     del _gc, _collecting

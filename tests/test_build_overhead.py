@@ -162,3 +162,23 @@ def test_per_process_memos_of_the_warm_path_are_cleared_with_the_compiler_probes
     assert cpu._cpuinfo_flags() is cpu._cpuinfo_flags()
     assert paths.define_number("/* x */\n#define TC_EW_ABI 12 /* y */", "TC_EW_ABI") == 12
     assert paths.define_number("#define TC_EW_ABI x", "TC_EW_ABI") == -1
+
+
+def test_compiler_identity_follows_symlinks_to_the_binary(tmp_path):
+    """A ``cc`` link pointed at another binary (or the binary replaced) is another compiler
+    for the toolchain records; the same link to the same file keeps its identity."""
+    from tensorc.backend.c import compiler
+    first, second = tmp_path / "gcc-a", tmp_path / "gcc-b"
+    first.write_text("#!/bin/sh\n")
+    second.write_text("#!/bin/sh\n# another\n")
+    link = tmp_path / "cc"
+    link.symlink_to(first)
+    compiler.clear_caches()
+    before = compiler._identity(str(link))
+    compiler.clear_caches()
+    assert compiler._identity(str(link)) == before
+    link.unlink()
+    link.symlink_to(second)
+    compiler.clear_caches()
+    assert compiler._identity(str(link)) != before
+    compiler.clear_caches()

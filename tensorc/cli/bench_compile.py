@@ -49,8 +49,8 @@ IMPORT_MODULES: Mapping[str, str] = {
 }
 CHILD_TIMEOUT_S = 900
 COLD_RUNS = 3    #: cold-cache children per row, each with an empty cache (keep the fastest)
-WARM_RUNS = 3    #: warm-cache children per row (the machine is shared: keep the fastest)
-IMPORT_RUNS = 3  #: fresh interpreters per import time
+WARM_RUNS = 5    #: warm-cache children per row (the machine is shared: keep the fastest)
+IMPORT_RUNS = 5  #: fresh interpreters per import time (likewise)
 
 
 def _join(flags: str | None, entry: str) -> str:

@@ -211,7 +211,9 @@ def render(doc: Mapping[str, Any], as_markdown: bool = False) -> str:
         out += [""] + [("- " if as_markdown else "") + n for n in notes]
     cheader, crows = compile_table(doc)
     if crows:
-        out += ["", "Compile cost (fresh processes, fastest of 3 each; cold = empty cache dir, "
-                    "warm = later processes on that cache; import = `import` of the module):", "",
+        from tensorc.cli.bench_compile import COLD_RUNS, IMPORT_RUNS, WARM_RUNS
+        out += ["", f"Compile cost (fresh processes, fastest of {COLD_RUNS} cold, {WARM_RUNS} "
+                    f"warm, {IMPORT_RUNS} import; cold = empty cache dir, warm = later processes "
+                    f"on that cache; import = `import` of the module):", "",
                 *table(cheader, crows)]
     return "\n".join(out) + "\n"

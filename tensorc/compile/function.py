@@ -47,7 +47,7 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Any = None, updat
                         f"{type(inputs).__name__}")
     if outputs is None:
         outputs = []
-    with gc_paused():
+    with gc_paused(long_lived=True):
         maker = FunctionMaker(inputs, outputs, mode=mode, updates=updates, givens=givens,
                               no_default_updates=no_default_updates,
                               on_unused_input=on_unused_input,
