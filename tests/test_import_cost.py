@@ -21,7 +21,8 @@ LAZY_MODULES = ("tensorc.ops.alloc", "tensorc.ops.join", "tensorc.ops.misc",
                 "tensorc.ops.misc_compose", "tensorc.tensor.subtensor", "tensorc.ops.extra",
                 "tensorc.ops.sort", "tensorc.ops.linalg", "tensorc.tensor.extra_ops",
                 "tensorc.tensor.nlinalg", "tensorc.tensor.slinalg", "tensorc.gradient.rop",
-                "tensorc.gradient.verify", "tensorc.tensor.nnet.sigm")
+                "tensorc.gradient.verify", "tensorc.tensor.nnet.sigm",
+                "copy")  # stdlib, numpy does not import it: ~1M instructions
 #: Generated names ``import tensorc.tensor`` does not make (a sample of each kind).
 GENERATED_SAMPLE = ("fmatrix", "dvector", "ltensor3", "dmatrices", "scalars", "fmatrix_type")
 

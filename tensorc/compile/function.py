@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import copy as _copy
 import time
 from typing import Any, Sequence
 
@@ -245,7 +244,8 @@ class Function:
                 mapping[s] = swap[s]
             elif not share_memory:
                 mapping[s] = s.clone()
-                mapping[s].container = _copy.deepcopy(s.container)
+                import copy  # not at import: ~1M instructions, used by copy() only
+                mapping[s].container = copy.deepcopy(s.container)
         exprs = [o.variable for o in maker.outputs]
         if maker.givens:
             exprs = clone_replace(exprs, dict(maker.givens))

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Sequence
 
 import numpy as np
@@ -69,6 +68,7 @@ class SharedVariable(Variable):
         return self.get_value()
 
     def clone(self) -> "SharedVariable":
+        import copy  # not at import: ~1M instructions, used by clone() only
         cp = copy.copy(self)
         cp.tag = dict(self.tag)
         return cp
