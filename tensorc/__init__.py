@@ -33,6 +33,10 @@ try:
     import tensorc.tensor as tensor  # noqa: F401,E402
     from tensorc.gradient import grad  # noqa: F401,E402
     import tensorc.gradient as gradient  # noqa: F401,E402
+    if config.backend != "numpy":  # what the first function() would import (backend.WARM_PATH)
+        from tensorc.backend import import_c_backend
+        import_c_backend()
+        del import_c_backend
 finally:
     if _gc.get_freeze_count() == 0:  # objects the program froze itself stay frozen
         _gc.freeze()

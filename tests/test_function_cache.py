@@ -60,7 +60,7 @@ _CHILD = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     import tensorc, tensorc.tensor
     heavy = sorted(m for m in ("scipy", "tensorc.printing", "tensorc.rewrite.pipeline",
-                               "tensorc.backend.c.driver") if m in sys.modules)
+                               "tensorc.backend.c.render") if m in sys.modules)
     from tensorc.config import config
     config.cache_dir = {cache!r}
     from test_function_cache import _build, _data
@@ -89,7 +89,7 @@ def test_new_process_with_warm_cache_reuses_the_rewrite_and_gives_identical_resu
     assert (first["hit"], second["hit"]) == (False, True)
     assert (first["rewrite_passes_imported"], second["rewrite_passes_imported"]) == (True, False)
     assert first == dict(second, hit=False, rewrite_passes_imported=True)  # bit-identical results
-    assert second["imported_by_import"] == []  # import tensorc stays light: no scipy, printing...
+    assert second["imported_by_import"] == []  # no scipy, printing, rewrite passes, renderers
     x, y = _data()
     _, (W, b) = _build(mode="FAST_COMPILE")
     loss, W1, b1 = _reference(x, y, W.get_value(), b.get_value())

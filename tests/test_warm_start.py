@@ -73,10 +73,10 @@ def _run(kind: str):
 _CHILD = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {tests!r})
-    import tensorc.lower.program as program
+    import tensorc.backend.c.driver as driver  # the caller of lower (import tensorc loads it)
     calls = []
-    original = program.lower
-    program.lower = lambda *a, **k: calls.append(1) or original(*a, **k)
+    original = driver.lower
+    driver.lower = lambda *a, **k: calls.append(1) or original(*a, **k)
     from tensorc.config import config
     config.cache_dir = {cache!r}
     from test_warm_start import _run
@@ -338,3 +338,24 @@ def test_function_moves_its_objects_to_the_oldest_generation_but_leaves_frozen_o
                          cwd=PACKAGE_PARENT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True", "True"]
+
+
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_import_loads_the_c_backends_warm_path_unless_the_numpy_backend_is_configured(backend):
+    """``import tensorc`` imports what a warm ``function()`` needs (``backend.WARM_PATH``), so
+    that building a function from the cache imports nothing; not with ``backend=numpy``."""
+    from tensorc.backend import WARM_PATH
+    code = textwrap.dedent(f"""
+        import json, sys
+        import tensorc, tensorc.tensor as T
+        loaded = [m for m in {WARM_PATH!r} if m in sys.modules]
+        print(json.dumps({{"loaded": loaded, "render": "tensorc.backend.c.render" in sys.modules,
+                          "rewrite": "tensorc.rewrite.pipeline" in sys.modules}}))
+    """)
+    env = dict(os.environ, TENSORC_FLAGS=f"backend={backend}")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=PACKAGE_PARENT, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"loaded": list(WARM_PATH) if backend == "auto" else [], "render": False,
+                   "rewrite": False}
