@@ -42,7 +42,6 @@ a missing, corrupt or unloadable entry is a miss and is rewritten and stored aga
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import os
 import pickle
@@ -52,6 +51,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tensorc.backend.c.fsutil import sha256_hex
 from tensorc.graph.basic import Apply, Constant, Op, Variable, io_toposort
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.graph.type import TensorType
@@ -116,7 +116,7 @@ def canonical(value: Any, depth: int = 0) -> str:
 def _array_text(a: np.ndarray) -> str:
     if a.dtype.hasobject:
         raise Uncacheable("an object array")
-    digest = hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    digest = sha256_hex(np.ascontiguousarray(a).tobytes())
     return f"a({a.dtype.str},{a.shape},{digest})"
 
 
@@ -277,7 +277,7 @@ def _code_fingerprint(package_dir: str) -> str:
                     stamps.append(f"{e.path[cut:]}|{st.st_size}|{st.st_mtime_ns}")
                 elif e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
                     stack.append(e.path)
-    return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()
+    return sha256_hex("\n".join(sorted(stamps)))
 
 
 def code_part() -> str:
@@ -301,7 +301,7 @@ def key_parts_io(inputs: Sequence[Variable], outputs: Sequence[Variable], mode: 
     mode_text = canonical((type(mode).__name__, mode.optimizer, tuple(mode.included),
                            tuple(mode.excluded), mode.check_each_pass))
     text = io_graph_text(inputs, outputs)
-    return {"graph": hashlib.sha256(text.encode()).hexdigest(), "io": io_text,
+    return {"graph": sha256_hex(text), "io": io_text,
             "mode": mode_text, "config": flags, "code": code_part(),
             "python": f"{sys.implementation.cache_tag} {_FORMAT}"}
 
@@ -309,7 +309,7 @@ def key_parts_io(inputs: Sequence[Variable], outputs: Sequence[Variable], mode: 
 def entry_key(parts: dict[str, str]) -> str:
     """sha256 over the named parts in the order of :data:`PART_NAMES`."""
     text = "\n".join(f"{name}={parts[name]}" for name in PART_NAMES)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_hex(text)
 
 
 def dump_rewritten(fgraph: FunctionGraph, lowered: tuple | None = None) -> bytes:

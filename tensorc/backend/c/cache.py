@@ -30,14 +30,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import fcntl
-import hashlib
 import os
 import sys
 import time
 from typing import Any, Iterator
 
 from tensorc.backend.c import compiler, cpu, loader, paths, records
-from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir
+from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir, sha256_hex
 from tensorc.config import config
 
 KEY_PARTS: tuple[str, ...] = ("source", "runtime_header", "compiler", "flags", "cpu",
@@ -78,7 +77,7 @@ class LoadedLib:
 
 
 def _sha(text: str | bytes) -> str:
-    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+    return sha256_hex(text)
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,15 +15,13 @@ True
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import shutil
 import threading
 from typing import TYPE_CHECKING, Sequence
 
 from tensorc.backend.c import cpu, paths, records
 from tensorc.backend.c.errors import CompileError
-from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir
+from tensorc.backend.c.fsutil import atomic_write, ensure_private_dir, sha256_hex
 from tensorc.config import config
 
 #: Base flags. -fno-math-errno / -fno-trapping-math only drop errno updates and
@@ -69,9 +67,15 @@ class CompilerInfo:
 
 @functools.lru_cache(maxsize=16)
 def _resolve(name: str) -> str | None:
+    """``name`` as an executable path: a path is checked, a bare name is looked up on
+    ``$PATH`` with ``shutil.which``'s rule (without importing ``shutil``: ~5 ms here)."""
     if os.sep in name:
         return os.path.abspath(name) if os.access(name, os.X_OK) and os.path.isfile(name) else None
-    return shutil.which(name)
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory or os.curdir, name)
+        if os.access(candidate, os.X_OK) and os.path.isfile(candidate):
+            return candidate
+    return None
 
 
 def find_compiler() -> str | None:
@@ -98,7 +102,7 @@ def _identity(path: str) -> str:
     process runs is seen by the next process)."""
     st = os.stat(path)
     ident = f"{path}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}"
-    return hashlib.sha256(ident.encode()).hexdigest()[:20]
+    return sha256_hex(ident)[:20]
 
 
 if TYPE_CHECKING:

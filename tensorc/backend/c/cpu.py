@@ -10,8 +10,9 @@ to ``platform`` information.
 from __future__ import annotations
 
 import functools
-import hashlib
 import platform
+
+from tensorc.backend.c.fsutil import sha256_hex
 
 _FLAG_KEYS = ("flags", "features")  # x86 / arm64 spelling in /proc/cpuinfo
 
@@ -52,7 +53,7 @@ def cpu_fingerprint() -> str:
     if text is None:
         text = "|".join((platform.processor(), platform.version()))
     ident = f"{platform.machine()}|{text}"
-    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+    return sha256_hex(ident)[:16]
 
 
 def has_avx512f() -> bool:

@@ -1,9 +1,14 @@
-"""Filesystem helpers for the kernel cache: private directories, trust checks, atomic writes."""
+"""Filesystem helpers for the kernel cache: private directories, trust checks, atomic
+writes, digests.
+
+``import tensorc`` loads this module (the C backend's warm path), so the standard modules
+only a cache *write* needs (``tempfile``, ~3.7 ms with ``random``) or that numpy.random
+loads anyway (``hashlib``: OpenSSL, ~5 ms) are imported where they are first used.
+"""
 from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 from tensorc.backend.c.errors import CacheError
 
@@ -41,8 +46,19 @@ def ensure_private_dir(path: str) -> str:
     return path
 
 
+def sha256_hex(data: bytes | str) -> str:
+    """The sha256 of ``data`` (text as UTF-8), in hex.
+
+    >>> sha256_hex("abc")[:16]
+    'ba7816bf8f01cfea'
+    """
+    import hashlib
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
 def atomic_write(path: str, data: bytes | str) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
+    import tempfile
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".tmp.")
     try:
@@ -59,6 +75,7 @@ def atomic_write(path: str, data: bytes | str) -> None:
 
 def temp_path_beside(path: str) -> str:
     """A fresh, unused name ``<path>.tmp.<pid>.<random>`` in the same directory."""
+    import tempfile
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{os.path.basename(path)}.tmp.{os.getpid()}.")
     os.close(fd)
