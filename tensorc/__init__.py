@@ -17,12 +17,10 @@ __version__ = "0.1.0"
 # Importing creates ~10^5 long-lived objects (numpy's and ours) and no garbage: cyclic
 # collections during it only re-walk them, and the first one after it would walk them all
 # (~10 ms).  So the collector is paused meanwhile and the new objects go to the oldest
-# generation unwalked (freeze + unfreeze), as ``graph.basic.gc_paused(long_lived=True)``.
-import gc as _gc  # noqa: E402
+# generation unwalked.
+from tensorc.graph.gcpause import gc_paused as _gc_paused  # noqa: E402
 
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
+with _gc_paused(long_lived=True):
     from tensorc.config import config, change_flags  # noqa: F401
     from tensorc.graph.basic import Apply, Constant, Op, Variable  # noqa: F401
     from tensorc.graph.fgraph import FunctionGraph  # noqa: F401
@@ -37,13 +35,7 @@ try:
         from tensorc.backend import import_c_backend
         import_c_backend()
         del import_c_backend
-finally:
-    if _gc.get_freeze_count() == 0:  # objects the program froze itself stay frozen
-        _gc.freeze()
-        _gc.unfreeze()
-    if _collecting:
-        _gc.enable()
-    del _gc, _collecting
+del _gc_paused
 
 Param = In  # Theano's old name
 

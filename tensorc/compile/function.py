@@ -17,7 +17,8 @@ import numpy as np
 from tensorc.compile.io import Out
 from tensorc.compile.maker import FunctionMaker
 from tensorc.compile.sharedvalue import SharedVariable
-from tensorc.graph.basic import Variable, clone_replace, gc_paused
+from tensorc.graph.basic import Variable, clone_replace
+from tensorc.graph.gcpause import gc_paused
 
 
 def function(inputs: Sequence[Any], outputs: Any = None, mode: Any = None, updates: Any = None,

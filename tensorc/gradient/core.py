@@ -27,7 +27,8 @@ from __future__ import annotations
 import warnings
 from typing import Any, Iterable, Sequence
 
-from tensorc.graph.basic import Apply, Variable, io_toposort, without_gc
+from tensorc.graph.basic import Apply, Variable, io_toposort
+from tensorc.graph.gcpause import without_gc
 from tensorc.graph.type import TensorType
 from tensorc.gradient.markers import disconnected_type, is_disconnected, is_null
 
