@@ -30,8 +30,11 @@ def gc_paused(long_lived: bool = False) -> Iterator[None]:
     >>> with gc_paused(long_lived=True):
     ...     gc.isenabled()
     False
-    >>> gc.isenabled(), gc.get_count()[0] < 700  # no young-generation walk pending
-    (True, True)
+    >>> gc.isenabled()
+    True
+
+    (That no collection runs when the block ends is checked with ``gc.callbacks`` in
+    ``tests/test_warm_start.py``: the collector's counters cannot tell.)
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -76,13 +76,9 @@ class LoadedLib:
         return fn
 
 
-def _sha(text: str | bytes) -> str:
-    return sha256_hex(text)
-
-
 @functools.lru_cache(maxsize=1)
 def _runtime_header_sha() -> str:
-    return _sha(paths.runtime_header_text())  # the text is read once per process too
+    return sha256_hex(paths.runtime_header_text())  # the text is read once per process too
 
 
 def _tensorc_version() -> str:
@@ -100,7 +96,7 @@ def key_parts(source: str, info: compiler.CompilerInfo, flags: list[str]) -> dic
     """Everything that affects the binary, by name (stored beside the entry)."""
     import _cffi_backend
     return {
-        "source": _sha(source),
+        "source": sha256_hex(source),
         "runtime_header": _runtime_header_sha(),
         "compiler": f"{info.path} | {info.version}",
         "flags": " ".join(flags),
@@ -114,7 +110,7 @@ def key_parts(source: str, info: compiler.CompilerInfo, flags: list[str]) -> dic
 
 def cache_key(parts: dict[str, str]) -> str:
     """sha256 over the named parts, in the fixed order of ``KEY_PARTS``."""
-    return _sha("\n".join(f"{name}={parts[name]}" for name in KEY_PARTS))
+    return sha256_hex("\n".join(f"{name}={parts[name]}" for name in KEY_PARTS))
 
 
 def _kind_dir(kind: str = "kernels", create: bool = True) -> str:
@@ -158,7 +154,7 @@ def _read_checked(base: str, key: str, suffix: str, field: str) -> bytes | None:
             blob = fh.read()
     except OSError:
         return None
-    if len(blob) != meta.get(field + "_size") or _sha(blob) != meta.get(field + "_sha256"):
+    if len(blob) != meta.get(field + "_size") or sha256_hex(blob) != meta.get(field + "_sha256"):
         return None
     return blob
 
@@ -203,7 +199,7 @@ def _build(base: str, key: str, source: str, name_hint: str, parts: dict[str, st
     with open(base + ".so", "rb") as fh:
         blob = fh.read()
     meta = {"key": key, "name_hint": name_hint, "parts": parts, "created": time.time(),
-            "so_size": len(blob), "so_sha256": _sha(blob)}
+            "so_size": len(blob), "so_sha256": sha256_hex(blob)}
     atomic_write(base + RECORD, records.dumps(meta))
 
 
@@ -300,7 +296,7 @@ def store_blob(kind: str, key: str, payload: bytes, *, name_hint: str,
         _remove_temps(shard, key)
         atomic_write(base + _suffix(kind), payload)
         meta = {"key": key, "name_hint": name_hint, "parts": parts, "created": time.time(),
-                "payload_size": len(payload), "payload_sha256": _sha(payload)}
+                "payload_size": len(payload), "payload_sha256": sha256_hex(payload)}
         atomic_write(base + RECORD, records.dumps(meta))
     _BLOB_MEMO[(config.cache_dir, kind, key)] = payload
     _maybe_prune()
