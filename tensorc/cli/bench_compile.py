@@ -6,7 +6,8 @@ directory (cold; :data:`COLD_RUNS` children, each with its own empty directory);
 :data:`WARM_RUNS` children do the same on the last, now-filled directory (warm).  Both
 report the fastest child and keep every sample: the VM's speed drifts by ±30% over
 minutes, and one sample of a ~1 s compile says more about the drift than the code. Import time is ``import
-MODULE`` timed inside a fresh interpreter, fastest of :data:`IMPORT_RUNS`.
+MODULE`` timed inside a fresh interpreter, fastest of :data:`IMPORT_RUNS`, the frameworks
+taken in interleaved rounds so that all see the same phases of the drift.
 
 What a user sees: ``pip install`` byte-compiles every module (also under
 ``PYTHONDONTWRITEBYTECODE=1``), so an installed tensorc never compiles Python source at
@@ -97,23 +98,41 @@ def _find_benchmarks() -> Any:
         return None
 
 
-def time_import(modules: str, env: Mapping[str, str], runs: int = 1) -> float | None:
-    """Seconds to ``import modules`` in a fresh interpreter, fastest of ``runs`` (``None``
-    if it fails)."""
+def time_import(modules: str, env: Mapping[str, str]) -> float | None:
+    """Seconds to ``import modules`` in one fresh interpreter (``None`` if it fails)."""
     code = ("import time; t = time.perf_counter(); import " + modules +
             "; print(time.perf_counter() - t)")
-    best = None
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=dict(env), timeout=CHILD_TIMEOUT_S)
+        return float(out.stdout.split()[-1]) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def time_imports(modules: Sequence[str], env: Mapping[str, str],
+                 runs: int = IMPORT_RUNS) -> dict[str, list[float] | None]:
+    """Import times of each entry of ``modules``, ``runs`` fresh interpreters each, taken in
+    interleaved rounds (numpy, tensorc, numpy, tensorc, ...) so that every module sees the
+    same phases of the VM's drift; ``None`` for a module whose import failed.
+
+    >>> fake = {"numpy": iter([0.3, 0.1]), "tensorc": iter([0.2, 0.4])}
+    >>> import unittest.mock as m
+    >>> with m.patch(__name__ + ".time_import", lambda mod, env: next(fake[mod])):
+    ...     time_imports(["numpy", "tensorc", "numpy"], {}, runs=2)
+    {'numpy': [0.3, 0.1], 'tensorc': [0.2, 0.4]}
+    """
+    samples: dict[str, list[float] | None] = {m: [] for m in modules}
     for _ in range(runs):
-        try:
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 env=dict(env), timeout=CHILD_TIMEOUT_S)
-            if out.returncode != 0:
-                return None
-            seconds = float(out.stdout.split()[-1])
-        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-            return None
-        best = seconds if best is None else min(best, seconds)
-    return best
+        for mod, got in samples.items():
+            if got is None:
+                continue
+            seconds = time_import(mod, env)
+            if seconds is None:
+                samples[mod] = None
+            else:
+                got.append(seconds)
+    return samples
 
 
 def run_child(workload: str, framework: str, size: int, dtype: str,
@@ -137,14 +156,12 @@ def measure_compile(frameworks: Sequence[str], workloads: Sequence[tuple[str, in
                     env: Mapping[str, str], step: Callable[[str], None]) -> dict[str, Any]:
     """The compile document: ``imports`` and cold/warm ``rows`` for compiling frameworks
     (``bytecode``: whether tensorc's modules were byte-compiled first, see the module doc)."""
-    imports, cache = [], {}
     bytecode = ensure_bytecode()
-    for fw in frameworks:
-        modules = IMPORT_MODULES.get(fw, fw)
-        step(f"import time · {fw}")
-        if modules not in cache:
-            cache[modules] = time_import(modules, env, IMPORT_RUNS)
-        imports.append({"framework": fw, "module": modules, "seconds": cache[modules]})
+    step(f"import time · {', '.join(frameworks)} (interleaved)")
+    modules = {fw: IMPORT_MODULES.get(fw, fw) for fw in frameworks}
+    samples = time_imports(list(modules.values()), env)
+    imports = [{"framework": fw, "module": mod, "seconds": min(samples[mod] or [None]),
+                "samples_s": samples[mod]} for fw, mod in modules.items()]
     rows = []
     for fw in (f for f in frameworks if f in CACHE_ENV):
         for name, size, dtype in workloads:

@@ -214,6 +214,7 @@ def render(doc: Mapping[str, Any], as_markdown: bool = False) -> str:
         from tensorc.cli.bench_compile import COLD_RUNS, IMPORT_RUNS, WARM_RUNS
         out += ["", f"Compile cost (fresh processes, fastest of {COLD_RUNS} cold, {WARM_RUNS} "
                     f"warm, {IMPORT_RUNS} import; cold = empty cache dir, warm = later processes "
-                    f"on that cache; import = `import` of the module):", "",
+                    f"on that cache; import = `import` of the module, all frameworks in "
+                    f"interleaved rounds):", "",
                 *table(cheader, crows)]
     return "\n".join(out) + "\n"

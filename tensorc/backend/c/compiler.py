@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
+import _thread
 from typing import TYPE_CHECKING, Sequence
 
 from tensorc.backend.c import cpu, paths, records
@@ -165,7 +165,9 @@ def _compiler_info_cached(cc: str, info_file: str) -> CompilerInfo:
     return info
 
 
-_PROBING = threading.Lock()  # one probe at a time (the background one may be running)
+# ``_thread``'s lock is ``threading.Lock``; ``threading`` itself (70 KB of bytecode, ~1 ms of
+# import) is loaded only when a probe thread is started.
+_PROBING = _thread.allocate_lock()  # one probe at a time (the background one may be running)
 
 
 def compiler_info(cc: str | None = None) -> CompilerInfo | None:
@@ -196,6 +198,7 @@ def probe_in_background() -> None:
             return
     except OSError:
         return
+    import threading
     threading.Thread(target=compiler_info, args=(cc,), name="tensorc-probe", daemon=True).start()
 
 

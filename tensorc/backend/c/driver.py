@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
+import _thread
 import time
 import warnings
 from typing import Any, Sequence
@@ -379,7 +379,7 @@ def _serialized(run: Runner) -> Runner:
     """``run`` behind a lock: a program's slot tables and recycled buffers belong to one
     call at a time, and cffi releases the GIL while kernels run, so two Python threads
     calling the same function would otherwise overwrite each other's operands."""
-    lock = threading.Lock()
+    lock = _thread.allocate_lock()  # threading.Lock without importing threading
 
     def locked(values: Any) -> Any:
         with lock:
