@@ -288,6 +288,34 @@ def test_compile_failure_auto_falls_back_to_numpy(broken_compiler, monkeypatch):
     np.testing.assert_array_equal(run([np.ones(2)])[0], np.full(2, 43.0))
 
 
+def test_missing_compiler_auto_warns_once_and_runs_on_numpy(monkeypatch, tmp_path):
+    """No compiler with ``backend='auto'``: one warning naming what is missing, then every
+    function runs on the numpy backend with the same results."""
+    from tensorc.backend.c import driver
+    monkeypatch.setattr(config, "cxx", "/nonexistent/tensorc-cc")
+    monkeypatch.setattr(config, "backend", "auto")
+    monkeypatch.setattr(config, "cache_dir", str(tmp_path / "cache"))
+    compiler.clear_caches()
+    driver._available.cache_clear()
+    x = T.dvector("x")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f = tensorc.function([x], T.exp(x) + 1)
+            g = tensorc.function([x], T.cos(x) * 2)
+    finally:
+        compiler.clear_caches()
+        driver._available.cache_clear()
+    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1, msgs
+    assert "no C compiler found" in msgs[0] and "/nonexistent/tensorc-cc" in msgs[0]
+    assert "numpy backend" in msgs[0]
+    assert (f.backend, g.backend) == ("numpy", "numpy")
+    v = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(f(v), np.exp(v) + 1)
+    np.testing.assert_allclose(g(v), np.cos(v) * 2)
+
+
 # -- compile units -------------------------------------------------------------------------
 def test_identical_nodes_share_one_kernel(rng):
     x, y = T.dvector("x"), T.dvector("y")

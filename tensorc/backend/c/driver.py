@@ -48,13 +48,20 @@ def _available(cxx: str, cache_dir: str) -> bool:
     from tensorc.backend.c import compiler, paths
     try:
         paths.csrc_dir()
-        return compiler.compiler_available()
-    except Exception:  # any failure to find or probe the toolchain means "no C backend"
+        compiler.require_compiler()
+        return True
+    except Exception as exc:  # any failure to find or probe the toolchain means "no C backend"
+        warnings.warn(f"tensorc: the C backend is unavailable, so functions run on the numpy "
+                      f"backend (much slower): {exc}.  Set config.backend='numpy' (TENSORC_FLAGS="
+                      f"backend=numpy) to choose it without this warning.", RuntimeWarning,
+                      stacklevel=2)
         return False
 
 
 def c_backend_available() -> bool:
-    """True when a working C compiler and the runtime header are there (memoised)."""
+    """True when a working C compiler and the runtime header are there (memoised per
+    ``config.cxx`` and cache directory).  When they are not, one ``RuntimeWarning`` says
+    why -- what ``backend='auto'`` then means is the numpy backend."""
     return _available(config.cxx, config.cache_dir)
 
 
