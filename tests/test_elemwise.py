@@ -110,6 +110,22 @@ def test_cast(src, dst, mode, rng):
         np.testing.assert_array_equal(got, values.astype(dst))
 
 
+@pytest.mark.parametrize("dst", ["int8", "int16", "uint8", "uint16", "uint32", "uint64"])
+def test_cast_to_integer_wraps_inside_a_fused_loop(dst, mode):
+    """``cast(x, 'uint8') / 255``: the wrapped integer (numpy's result for values inside
+    int64's range) feeds the division, not the truncated float (gcc folds
+    ``(double)(uint8)x`` into ``trunc(x)``, as C leaves an out-of-range conversion undefined)."""
+    x = T.dvector("x")
+    values = np.array([-1.0, -4.6, -0.5, 255.9, 256.0, 300.0, -200.3, 70000.5, -70000.5, 3.0])
+    with np.errstate(all="ignore"):
+        want = values.astype(dst).astype("float64")
+    got_div = tensorc.function([x], T.cast(x, dst) / 255.0, mode=mode)(values)
+    got_mul = tensorc.function([x], T.cast(x, dst) * 1.0, mode=mode)(values)
+    np.testing.assert_allclose(got_div, want / 255.0, rtol=1e-15)
+    np.testing.assert_array_equal(got_mul, want)
+    np.testing.assert_array_equal(np.signbit(got_mul), np.signbit(want))  # -0.5 -> +0.0
+
+
 def test_cast_complex_to_real_is_an_error():
     with pytest.raises(TypeError, match="imaginary"):
         T.cast(T.zvector(), "float64")

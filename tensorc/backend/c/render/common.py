@@ -58,6 +58,10 @@ TC_DEF_IPOW(uint16, tc_uint16)
 TC_DEF_IPOW(uint32, tc_uint32)
 TC_DEF_IPOW(uint64, tc_uint64)
 #undef TC_DEF_IPOW
+/* float -> uint64 as numpy gives it on x86: a negative value wraps through int64 */
+static inline tc_uint64 tc_float_to_uint64(double x) {
+    return x >= 9223372036854775808.0 ? (tc_uint64)x : (tc_uint64)(tc_int64)x;
+}
 #define TC_MIN(a, b) ((a) < (b) ? (a) : (b))
 /* set after dlopen to tensorc._ext's thread pool; NULL = run loops serially */
 __attribute__((visibility("default"))) tc_parallel_fn tc_parallel_hook = 0;
@@ -109,8 +113,32 @@ def convert(expr: str, src: str, dst: str) -> str:
     if dst == "bool":
         return f"(({ctype(dst)})(({expr}) != 0))"
     if np.dtype(src).kind == "c" and np.dtype(dst).kind != "c":
-        return f"(({ctype(dst)})creal{libm_suffix(src)}({expr}))"
+        expr, src = f"creal{libm_suffix(src)}({expr})", "float32" if src == "complex64" else "float64"
+    if np.dtype(src).kind == "f" and np.dtype(dst).kind in "iu":
+        return _float_to_int(expr, dst)
     return f"(({ctype(dst)})({expr}))"
+
+
+#: Float -> narrow integer conversions go through a wider integer, so the value is
+#: truncated and then wrapped (numpy's result on x86 for values inside the wider type).
+#: A direct conversion of an out-of-range value is undefined in C, and gcc (under
+#: -fno-trapping-math) folds ``(double)(uint8)x`` into ``trunc(x)``: a fused
+#: ``cast(x, 'uint8') / 255`` skipped the wrap.  int32/int64 convert directly (numpy
+#: gives INT_MIN out of range; folded, an in-range round trip may keep -0.0).
+_FLOAT_TO_INT_VIA = {"int8": "tc_int32", "int16": "tc_int32", "uint8": "tc_int32",
+                     "uint16": "tc_int32", "uint32": "tc_int64"}
+
+
+def _float_to_int(expr: str, dst: str) -> str:
+    """``expr`` (a float) converted to the integer dtype ``dst``.
+
+    >>> _float_to_int('x', 'uint8'), _float_to_int('x', 'int64')
+    ('((tc_uint8)(tc_int32)(x))', '((tc_int64)(x))')
+    """
+    if dst == "uint64":
+        return f"tc_float_to_uint64({expr})"
+    via = _FLOAT_TO_INT_VIA.get(dst)
+    return f"(({ctype(dst)})({via})({expr}))" if via else f"(({ctype(dst)})({expr}))"
 
 
 def c_ident(text: str) -> str:
