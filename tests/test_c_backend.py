@@ -227,6 +227,18 @@ def test_trust_input_wrong_dtype_raises_not_crashes():
         f(np.ones((3, 1)))
 
 
+def test_trust_input_wrong_dtype_names_the_function_input():
+    """The error names the function's input (not the kernel segment's operand number)
+    with both dtypes and the shape."""
+    y, x = T.dvector("y"), T.dmatrix("x")
+    f = tensorc.function([y, x], [T.exp(x) * 2, y.sum()], mode=C, trust_input=True)
+    with pytest.raises(ValueError, match=r"input 1 \(x\).*float32.*float64|input 1 \(x\).*float64.*float32") as e:
+        f(np.ones(3), np.ones((3, 4), dtype="float32"))
+    assert "(3, 4)" in str(e.value)
+    with pytest.raises(ValueError, match=r"input 0 \(y\).*int64"):
+        f(np.ones(3, dtype="int64"), np.ones((3, 4)))
+
+
 def test_empty_max_raises_like_numpy():
     x = T.dmatrix("x")
     f = tensorc.function([x], T.max(x, axis=0), mode=C)

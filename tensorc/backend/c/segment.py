@@ -102,6 +102,7 @@ class Segment:
     def __init__(self, order: list[Step], prog: Program, lib: Any) -> None:
         from tensorc.backend.c.runner import KernelProgram, spec_for
         self.order = order
+        self.n_inputs, self.slot_vars = prog.n_inputs, prog.slot_vars  # to name a bad input
         self.steps = [s for s in order if isinstance(s, KernelStep)]
         self.fills = [None if isinstance(s, KernelStep) else s for s in order]
         written = [o for s in order for o in s.outputs]
@@ -184,6 +185,19 @@ class Segment:
                                   f"shape {a.shape}; its type {var.type} has {var.type.ndim} dimensions")
         return ValueError(f"{step.node.op}: bad operands")
 
+    def binding_error(self, err: KernelError, storage: list[Any], slot: int) -> Exception:
+        """The error for an array the segment could not bind (under ``trust_input``, a
+        function input of the wrong kind), named by its input number and variable: the
+        kernel's operand numbers mean nothing to the caller."""
+        from tensorc.backend.c.runner import ERROR_NAMES
+        var, a = self.slot_vars[slot], storage[slot]
+        who = f"input {slot} ({var})" if slot < self.n_inputs else f"intermediate {var}"
+        got = (f"shape {a.shape}, dtype {a.dtype}" if isinstance(a, np.ndarray)
+               else f"a {type(a).__name__}")
+        hint = " (trust_input skips conversion)" if slot < self.n_inputs else ""
+        return ValueError(f"{who}: {ERROR_NAMES.get(err.code, 'error')}: got {got}; its type "
+                          f"{var.type} wants dtype {var.type.dtype}, {var.type.ndim} dimensions{hint}")
+
     def error(self, err: KernelError, storage: list[Any]) -> Exception:
         """The exception to raise for a failed segment call (numpy's message when possible)."""
         for fill in self.fills:  # views/shapes the C runner made without Python objects
@@ -198,12 +212,7 @@ class Segment:
                                       f"({a.ndim} dimensions); its type is {var.type} ({exc})")
         if err.step < 0:
             slot = self.slots[err.operand] if err.operand < len(self.slots) else -1
-            for step in self.steps:
-                if slot in step.inputs:
-                    exc = self.bad_operand(step, storage)
-                    if str(exc) != f"{step.node.op}: bad operands":
-                        return ValueError(f"{err} — {exc}")
-            return ValueError(f"{err} — operand is slot %{slot}")
+            return self.binding_error(err, storage, slot) if slot >= 0 else ValueError(str(err))
         step = self.steps[err.step]
         node = step.node
         ins = [storage[i] for i in step.inputs]
