@@ -213,3 +213,64 @@ def test_argmax_all_any_grads_are_zero(mode):
     cost = T.argmax(x) + T.all(x) + T.any(x) + T.sum(x)
     g = tensorc.function([x], T.grad(cost, x), mode=mode)(np.array([1.0, 2.0]))
     np.testing.assert_array_equal(g, [1.0, 1.0])
+
+
+# name, graph of x, x's dtype and shape (the reduced axes have length 0, and so does a
+# kept one: the output is empty too), the message numpy's backend raises.
+_NO_ID = r"zero-size array to reduction operation (maximum|minimum) which has no identity"
+EMPTY_AXIS_EMPTY_OUTPUT = [
+    ("min_axes_1_3", lambda x: T.min(x, axis=(1, 3)), "float64", (3, 0, 0, 0),
+     r"Min\{axis=\[1, 3\].*empty axis.*shape \(3, 0, 0, 0\)"),
+    ("max_rows", lambda x: T.max(x, axis=1), "float64", (0, 0), r"Max\{axis=\[1\].*shape \(0, 0\)"),
+    ("max_columns", lambda x: T.max(x, axis=0), "float64", (0, 0), r"Max\{axis=\[0\].*shape \(0, 0\)"),
+    ("max_middle", lambda x: T.max(x, axis=1), "float64", (0, 0, 3), r"Max\{axis=\[1\].*shape \(0, 0, 3\)"),
+    ("max_middle_wide_rows", lambda x: T.max(x, axis=1), "float32", (0, 0, 64),
+     r"Max\{axis=\[1\].*shape \(0, 0, 64\)"),
+    ("max_last_of_3d", lambda x: T.max(x, axis=1), "float64", (3, 0, 0), r"Max\{axis=\[1\].*shape \(3, 0, 0\)"),
+    ("max_keepdims", lambda x: T.max(x, axis=1, keepdims=True), "float64", (0, 0),
+     r"Max\{axis=\[1\].*shape \(0, 0\)"),
+    ("max_int32", lambda x: T.max(x, axis=1), "int32", (0, 0), r"Max\{axis=\[1\], int32\}.*shape \(0, 0\)"),
+    ("min_float32", lambda x: T.min(x, axis=0), "float32", (0, 0), r"Min\{axis=\[0\], float32\}"),
+    ("max_strided", lambda x: T.max(x[:, ::2], axis=1), "float64", (0, 0), r"Max\{axis=\[1\].*shape \(0, 0\)"),
+    ("max_transposed", lambda x: T.max(x.T, axis=1), "float64", (0, 0), r"Max\{axis=\[1\].*shape \(0, 0\)"),
+    ("argmax_rows", lambda x: T.argmax(x, axis=1), "float64", (0, 0), r"argmax: .*empty axis.*shape \(0, 0\)"),
+    ("argmin_columns", lambda x: T.argmin(x, axis=0), "float64", (0, 0), r"argmin: .*empty axis.*shape \(0, 0\)"),
+    ("argmax_two_axes", lambda x: T.argmax(x, axis=(1, 2)), "float64", (0, 0, 3),
+     r"argmax: .*empty axis.*shape \(0, 0, 3\)"),
+    ("argmax_keepdims", lambda x: T.argmax(x, axis=1, keepdims=True), "int64", (0, 0),
+     r"argmax: .*empty axis.*shape \(0, 0\)"),
+    ("max_and_argmax", lambda x: T.max_and_argmax(x, axis=1), "float64", (0, 0), r"empty axis.*shape \(0, 0\)"),
+    ("max_of_fused_body", lambda x: T.max(T.exp(x) * 2, axis=1), "float64", (0, 0), _NO_ID),
+    ("min_of_two_operands", lambda x: T.min(x + x.T, axis=0), "float64", (0, 0), _NO_ID),
+    ("max_beside_a_sum", lambda x: [T.max(x, axis=1), T.sum(x, axis=1)], "float64", (0, 0),
+     r"Max\{axis=\[1\].*shape \(0, 0\)"),
+    ("ptp", lambda x: T.ptp(x, axis=1), "float64", (0, 0), r"empty axis.*shape \(0, 0\)"),
+]
+
+
+@pytest.mark.parametrize("name,build,dtype,shape,msg", EMPTY_AXIS_EMPTY_OUTPUT,
+                         ids=[c[0] for c in EMPTY_AXIS_EMPTY_OUTPUT])
+def test_empty_axis_raises_even_when_the_output_is_empty(mode, name, build, dtype, shape, msg):
+    """max/min/argmax/argmin over a zero-length axis raise like numpy (no identity) on
+    every backend and kernel path, also when the kept dimensions make the output empty."""
+    from tensorc.lower import lower
+    x = T.tensor(dtype, (False,) * len(shape), name="x")
+    f = tensorc.function([x], build(x), mode=mode)
+    if mode.backend == "c":  # the reductions really run as C kernels
+        kinds = {type(s.node.op).__name__ for s in lower(f.maker.fgraph).kernel_steps}
+        assert kinds & {"Reduce", "Argmax", "FusedReduce"}, kinds
+    with pytest.raises(ValueError, match=msg):
+        f(np.zeros(shape, dtype))
+
+
+@pytest.mark.parametrize("build,shape,want", [
+    (lambda x: T.max(x, axis=(0, 2)), (3, 0, 2), (0,)),
+    (lambda x: T.argmin(x, axis=1), (0, 3, 2), (0, 2)),
+    (lambda x: T.max(T.exp(x), axis=0, keepdims=True), (2, 0, 5), (1, 0, 5)),
+    (lambda x: T.min(x.dimshuffle(2, 1, 0), axis=2), (4, 0, 3), (3, 0)),
+], ids=["max", "argmin", "fused_keepdims", "transposed"])
+def test_empty_output_over_nonempty_axes(mode, build, shape, want):
+    """An empty output is no error when every reduced axis is non-empty (as in numpy)."""
+    x = T.dtensor3("x")
+    out = tensorc.function([x], build(x), mode=mode)(np.zeros(shape))
+    assert out.shape == want

@@ -25,7 +25,8 @@ time optimising the same SIMD block loop once per path and layout):
   specialised function ``name_col`` over a row segment).  Kernels reducing the last
   dimension have it only for bodies without math functions (``COL_COST_MAX``): compile
   time, and a math body costs more than the copies of its strided runs.
-- max/min/argmax of an empty axis return an error (numpy raises too).
+- max/min/argmax of an empty axis return an error (numpy raises too), checked once per
+  call before the empty-output return: an empty output does not excuse it.
 
 >>> import tensorc.tensor as T
 >>> x = T.dmatrix('x')
@@ -185,9 +186,10 @@ def render_reduce(name: str, body: Body, bc: Sequence[Sequence[bool]], kind: str
     ostride = {d: f"args[{nin}].strides[{j}]" for j, d in enumerate(odims)}
     L.append("    const tc_intp nred = 1" + "".join(f" * F[{d}]" for d in red) + ";")
     L.append("    const tc_intp nkeep = 1" + "".join(f" * F[{d}]" for d in kept) + ";")
-    L.append("    if (nkeep == 0) return 0;")
-    if kind in ("maximum", "minimum") or is_arg:
+    if kind in ("maximum", "minimum") or is_arg:  # before the empty-output return: numpy
+        # raises for an empty reduced axis even when the output is empty too
         L.append("    if (nred == 0) return TC_ERROR(TC_ERR_SHAPE, 0);")
+    L.append("    if (nkeep == 0) return 0;")
     L.append(f"    tc_intp S[{nin}][{max(nd, 1)}];")
     for k in range(nin):
         for d in range(nd):
