@@ -78,6 +78,8 @@ GATHER_CASES: list[tuple[str, tuple, list[np.ndarray], bool]] = [
     ("runtime_broadcast", (3, 4), [np.array([[0], [2], [-1]]), np.array([1, 3])], False),
     ("static_broadcast", (3, 4), [np.array([[0], [2], [-1]]), np.array([1, 3])], True),
     ("scalar_and_vector", (3, 4), [np.array(2), np.array([1, 3, 0])], False),
+    ("scalar_and_empty", (3, 4), [np.array(-3), np.zeros(0, "int64")], False),
+    ("empty_and_size1_past_the_end", (3, 4), [np.zeros(0, "int64"), np.array([9])], False),
     ("empty_index", (5, 3), [np.zeros(0, "int64")], False),
     ("empty_rows", (3, 0), [np.array([2, 0])], False),
     ("trailing_full_slice", (4, 3), [np.array([3, 1])], False),
@@ -124,6 +126,8 @@ SCATTER_CASES: list[tuple[str, tuple, list[np.ndarray], tuple, tuple | None]] = 
     ("points_3d_rows", (3, 4, 2), [np.array([0, 2, 0]), np.array([3, 0, 3])], (3, 2), None),
     ("matrix_index_3d", (4, 2, 3), [np.array([[0, 1], [1, -4]])], (2, 2, 2, 3), None),
     ("empty_index", (5, 3), [np.zeros(0, "int64")], (0, 3), None),
+    ("scalar_and_empty", (3, 4), [np.array(2, "int32"), np.zeros(0, "int64")], (0,), None),
+    ("empty_and_size1_past_the_end", (3, 4), [np.zeros(0, "int64"), np.array([9])], (0,), None),
 ]
 
 
@@ -253,8 +257,26 @@ def _error_cases() -> list[tuple[str, Callable[[], tuple[list[Any], Any]], list[
     def basic() -> tuple[list[Any], Any]:
         x, i, s = T.dmatrix("x"), T.lscalar("i"), T.lscalar("s")
         return [x, i, s], T.set_subtensor(x[i, ::s], 1.0)
+    def scalar_points(flip: bool, update: str = "") -> Callable[[], tuple[list[Any], Any]]:
+        """``x[i, v]`` (``x[v, i]`` when ``flip``) with a scalar ``i``; ``update``: that
+        region set or incremented by ``y``."""
+        def build() -> tuple[list[Any], Any]:
+            x, y, i, v = T.dmatrix("x"), T.dvector("y"), T.lscalar("i"), T.lvector("v")
+            region = x[v, i] if flip else x[i, v]
+            if not update:
+                return [x, i, v], region
+            fn = T.set_subtensor if update == "set" else T.inc_subtensor
+            return [x, y, i, v], fn(region, y)
+        return build
+    none = np.zeros(0, "int64")
     m = np.zeros((3, 4))
     return [
+        ("scalar_out_of_range_no_positions", scalar_points(False), [m, np.array(-4), none]),
+        ("scalar_after_empty_out_of_range", scalar_points(True), [m, np.array(4), none]),
+        ("inc_scalar_out_of_range_no_positions", scalar_points(False, "inc"),
+         [m, np.zeros(0), np.array(3), none]),
+        ("set_scalar_after_empty_out_of_range", scalar_points(True, "set"),
+         [m, np.zeros(0), np.array(-5), none]),
         ("gather_too_large", gather, [m, np.array([0, 3])]),
         ("gather_too_negative", gather, [m, np.array([-4])]),
         ("points_out_of_range", points, [m, np.array([0, 1]), np.array([1, 4])]),

@@ -202,6 +202,7 @@ def test_take(mode):
         T.take(a, i, axis=2)
 
 
+_NO_POS = np.zeros(0, "int64")  #: an index array with no positions
 ERRORS = [
     ("int_out_of_range", lambda x, i: x[i], {"i": 3}, IndexError, r"index \[3\].*shape \(3, 4\)"),
     ("neg_out_of_range", lambda x, i: x[0, i], {"i": -5}, IndexError, r"index \[0, -5\].*shape \(3, 4\)"),
@@ -210,6 +211,15 @@ ERRORS = [
     ("inc_bad_shape", lambda x, v: T.inc_subtensor(x[0], T.cast(v, "float64")), {"v": [1, 2]},
      ValueError, r"shape \(2,\) does not broadcast"),
     ("bad_mask", lambda x, v: x[T.cast(v, "bool")], {"v": [1, 0]}, IndexError, r"shape \(3, 4\)"),
+    # an integer index is checked even when the index arrays beside it are empty (numpy)
+    ("scalar_beside_empty", lambda x, i, v: x[i, v], {"i": -4, "v": _NO_POS}, IndexError,
+     r"index \[-4, \[\]\].*shape \(3, 4\).*index -4 is out of bounds for axis 0 with size 3"),
+    ("empty_beside_scalar", lambda x, v, i: x[v, i], {"v": _NO_POS, "i": 5}, IndexError,
+     r"index 5 is out of bounds for axis 1 with size 4"),
+    ("inc_scalar_beside_empty", lambda x, i, v: T.inc_subtensor(x[i, v], 1.0), {"i": 3, "v": _NO_POS},
+     IndexError, r"index 3 is out of bounds for axis 0 with size 3"),
+    ("set_empty_beside_scalar", lambda x, v, i: T.set_subtensor(x[v, i], 1.0), {"v": _NO_POS, "i": -5},
+     IndexError, r"index -5 is out of bounds for axis 1 with size 4"),
 ]
 
 
@@ -221,6 +231,21 @@ def test_runtime_index_errors(mode, name, build, args, exc, msg):
     vals = {"i": 0, "v": [0]} | args
     with pytest.raises(exc, match=msg):
         f(A34, vals["i"], vals["v"])
+
+
+@pytest.mark.parametrize("set_", [False, True], ids=["inc", "set"])
+def test_empty_index_arrays_check_only_integer_indices(mode, set_):
+    """Beside an empty index array, an in-range integer index gives an empty result, and
+    so does a size-1 array holding an out-of-range index: numpy checks array entries at
+    their positions only (there are none), integer indices always."""
+    x, i, v, w = T.dmatrix("x"), T.lscalar("i"), T.lvector("v"), T.lvector("w")
+    fn = T.set_subtensor if set_ else T.inc_subtensor
+    f = tensorc.function([x, i, v, w], [x[i, v], x[v, i], x[v, w], fn(x[v, i], 1.0), fn(x[w, v], 1.0)],
+                         mode=mode)
+    outs = f(A34, -3, _NO_POS, np.array([9]))
+    assert [o.shape for o in outs] == [(0,), (0,), (0,), (3, 4), (3, 4)]
+    np.testing.assert_array_equal(outs[3], A34)
+    np.testing.assert_array_equal(outs[4], A34)
 
 
 @pytest.mark.parametrize("index,exc,msg", [

@@ -2,7 +2,9 @@
 
 Index positions are spread over the thread pool; each copies one row ``x[i, ...]``
 (a flat copy when rows are contiguous, nested strided loops otherwise).  An
-out-of-range index is skipped and flagged, and the kernel then returns an error.
+out-of-range index is skipped and flagged, and the kernel then returns an error;
+integer scalars among the indices are checked once first, so ``x[-4, []]`` fails
+like numpy although it has no positions.
 
 >>> src = render_gather('k0', 'float64', 2, [('int64', 1)], 32768)
 >>> 'int k0(const tc_arg *args)' in src
@@ -14,7 +16,8 @@ from typing import Sequence
 
 from tensorc.backend.c.render.common import ctype, par_for, parallel_kernel
 from tensorc.backend.c.render.indexing_loops import (
-    HELPERS, broadcast_index_lines, index_locals, nested, position_lines, read_index_lines)
+    HELPERS, broadcast_index_lines, index_locals, nested, position_lines, read_index_lines,
+    scalar_index_lines)
 
 
 def _header(name: str) -> list[str]:
@@ -33,6 +36,7 @@ def render_gather(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int]
             f"if (X->ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, 0);",
             f"if (O->ndim != {p + q}) return TC_ERROR(TC_ERR_NDIM, {out});"]
     body += broadcast_index_lines(1, spec, 1)
+    body += scalar_index_lines(spec, 1, 1)  # checked even when there are no positions
     body += [f"for (int d = 0; d < {p}; d++) if (O->shape[d] != S[d]) return TC_ERROR(TC_ERR_SHAPE, 1);",
              "tc_intp M = 1;",
              f"for (int d = 0; d < {q}; d++) {{",

@@ -165,6 +165,29 @@ def read_index_lines(spec: Sequence[tuple[str, int]], first: int, arr: str, ptr:
     return lines
 
 
+def scalar_index_lines(spec: Sequence[tuple[str, int]], first: int, err_op: int) -> list[str]:
+    """C lines checking every 0-d index (an integer scalar among index arrays) against
+    ``X``'s dimension once per call, before the positions are walked: numpy checks an
+    integer index even when the other index arrays are empty (``x[-4, []]`` raises),
+    where the position loop alone would never read it.  Arrays of one or more
+    dimensions are checked at their positions only, as numpy does (``x[[], [9]]`` is an
+    empty result).  An out-of-range scalar returns ``TC_ERR_SHAPE`` on ``err_op``.
+
+    >>> scalar_index_lines([('int64', 1), ('int32', 0)], 1, 1)[0]
+    '{ tc_int64 i_ = (tc_int64)*(const tc_int32 *)args[2].data;'
+    """
+    lines: list[str] = []
+    for t, (dt, nd) in enumerate(spec):
+        if nd:
+            continue
+        lines.append(f"{{ tc_int64 i_ = (tc_int64)*(const {ctype(dt)} *)args[{first + t}].data;")
+        if np.dtype(dt).kind == "i":
+            lines.append(f"  if (i_ < 0) i_ += X->shape[{t}];")
+        lines.append(f"  if ((uint64_t)i_ >= (uint64_t)X->shape[{t}]) "
+                     f"return TC_ERROR(TC_ERR_SHAPE, {err_op}); }}")
+    return lines
+
+
 def index_locals(spec: Sequence[tuple[str, int]], first: int, arr: str) -> list[str]:
     """Loop invariants of ``read_index_lines`` in locals (stores through the output
     pointer could otherwise alias the operand table and force reloads)."""

@@ -1,9 +1,10 @@
 """C source of update kernels: advanced scatters (``AdvancedIncSubtensor``: set, or
 accumulate like ``np.add.at``) and basic-slice updates (``IncSubtensor``).
 
-A scatter validates every index first (nothing is written on an error), copies ``x``
-into the output unless inplace, then walks the index positions in order; threads own
-disjoint column blocks or destination-row ranges, never split positions.  A basic
+A scatter validates every index first (nothing is written on an error; integer
+scalars among the indices even when there are no positions, as numpy does), copies
+``x`` into the output unless inplace, then walks the index positions in order; threads
+own disjoint column blocks or destination-row ranges, never split positions.  A basic
 update computes each slice with CPython's rules and updates the region (distinct
 elements, so its outer dimension may run in parallel).
 
@@ -19,7 +20,8 @@ from typing import Any, Sequence
 
 from tensorc.backend.c.render.common import ctype, par_for, parallel_kernel
 from tensorc.backend.c.render.indexing_loops import (
-    HELPERS, broadcast_index_lines, index_locals, nested, position_lines, read_index_lines)
+    HELPERS, broadcast_index_lines, index_locals, nested, position_lines, read_index_lines,
+    scalar_index_lines)
 
 
 def update_stmt(dtype: str, set_instead_of_inc: bool, dst: str, val: str) -> str:
@@ -49,6 +51,7 @@ def render_scatter(name: str, dtype: str, nd: int, spec: Sequence[tuple[str, int
             f"if (O->ndim != {nd}) return TC_ERROR(TC_ERR_NDIM, {out});",
             f"for (int d = 0; d < {nd}; d++) if (O->shape[d] != X->shape[d]) return TC_ERROR(TC_ERR_SHAPE, {out});"]
     body += broadcast_index_lines(2, spec, 2)
+    body += scalar_index_lines(spec, 2, 2)  # checked even when there are no positions
     body += [f"tc_intp SUB[{max(sub, 1)}], YS[{max(sub, 1)}];",
              f"for (int d = 0; d < {p}; d++) SUB[d] = S[d];",
              f"for (int d = 0; d < {q}; d++) SUB[{p} + d] = X->shape[{k} + d];",
