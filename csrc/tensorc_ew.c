@@ -18,15 +18,18 @@
 #ifndef TC_MIN
 #define TC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #endif
-#define TC_EW_ABI 1
+#define TC_EW_ABI 2
 /* ---- what a kernel hands the driver ----
  * A kernel gives its static facts and its loop body: body(n, p) computes n elements
  * where each operand p[k] is unit-stride, except inputs broadcast along the last
- * dimension, which the body reads once.  The driver checks the shapes, collapses
- * dimensions, cuts rows into pieces of at most TC_EW_PIECE elements, spreads them over
- * the thread pool, and copies operands with any other inner stride through a small
- * buffer (so only the body is specialised per kernel: compile time). */
-typedef void (*tc_ew_body)(tc_intp n, char *const *p);
+ * dimension, which the body reads once, and returns 0 or a TC_ERROR code (a value
+ * numpy rejects, e.g. a negative integer power).  The driver checks the shapes,
+ * collapses dimensions, cuts rows into pieces of at most TC_EW_PIECE elements, spreads
+ * them over the thread pool, and copies operands with any other inner stride through
+ * a small buffer (so only the body is specialised per kernel: compile time).  A body's
+ * error stops the piece loop of its thread; the call returns it once every chunk has
+ * finished (the outputs then hold partial results, and the caller raises). */
+typedef int (*tc_ew_body)(tc_intp n, char *const *p);
 typedef struct tc_ew_call {
     const tc_arg *args;
     const uint64_t *bcmask;  /* per operand: bit d set = dimension d broadcast */
@@ -36,6 +39,7 @@ typedef struct tc_ew_call {
     tc_intp *dims, *st;      /* the kernel's arrays: nd collapsed dims, (nin+nout) x nd strides */
     tc_intp inner, npc;      /* collapsed inner length, pieces per row */
     tc_parallel_fn par;      /* the kernel library's thread pool hook (NULL: serial) */
+    int err;                 /* a body error a pool chunk met (set atomically), else 0 */
 } tc_ew_call;
 /* TC_EW_DRIVER_CODE */
 /* Collapse the loop over shape shp (nd dims) for na operands into nc <= nd dims,
@@ -80,7 +84,7 @@ static void tc_ew_copy(char *dst, tc_intp ds, const char *src, tc_intp ss, tc_in
     }
 #undef TC_EW_COPY
 }
-static void tc_ew_piece(const tc_ew_call *c, char **b, tc_intp len) {
+static int tc_ew_piece(const tc_ew_call *c, char **b, tc_intp len) {
     const int nin = c->nin, na = nin + c->nout, nd = c->nd;
     tc_intp per = 0, ncopy = 0;  /* bytes per element of the operands copied, how many */
     for (int k = 0; k < na; k++) {
@@ -90,10 +94,7 @@ static void tc_ew_piece(const tc_ew_call *c, char **b, tc_intp len) {
             ncopy++;
         }
     }
-    if (per == 0 || len == 1) {
-        c->body(len, b);
-        return;
-    }
+    if (per == 0 || len == 1) return c->body(len, b);
     _Alignas(64) char buf[TC_EW_BUF];
     char *q[na];
     tc_intp chunk = (TC_EW_BUF - 16 * ncopy) / per;  /* >= 1: tc_ew_run checked */
@@ -110,14 +111,17 @@ static void tc_ew_piece(const tc_ew_call *c, char **b, tc_intp len) {
             q[k] = slot;
             slot += (chunk * c->isz[k] + 15) & ~(tc_intp)15;
         }
-        c->body(m, q);
+        const int err = c->body(m, q);
+        if (err) return err;
         for (int k = nin; k < na; k++) {
             const tc_intp s = c->st[k * nd];
             if (s != c->isz[k]) tc_ew_copy(b[k] + i * s, s, q[k], c->isz[k], m, c->isz[k]);
         }
     }
+    return 0;
 }
-static void tc_ew_pieces(const tc_ew_call *c, tc_intp lo, tc_intp hi) {
+/* Pieces [lo, hi); stops at the first body error and returns it (else 0). */
+static int tc_ew_pieces(const tc_ew_call *c, tc_intp lo, tc_intp hi) {
     const int na = c->nin + c->nout, nd = c->nd;
     char *b[na];
     for (tc_intp u = lo; u < hi; u++) {
@@ -130,11 +134,18 @@ static void tc_ew_pieces(const tc_ew_call *c, tc_intp lo, tc_intp hi) {
             r /= c->dims[j];
             for (int k = 0; k < na; k++) b[k] += ij * c->st[k * nd + j];
         }
-        tc_ew_piece(c, b, i1 - i0);
+        const int err = tc_ew_piece(c, b, i1 - i0);
+        if (err) return err;
     }
+    return 0;
 }
+/* A pool chunk: its error goes to c->err (any chunk's: each is a TC_ERROR code the
+ * caller reports); chunks started after an error skip their work. */
 static void tc_ew_chunk(void *ctx, tc_intp lo, tc_intp hi) {
-    tc_ew_pieces((const tc_ew_call *)ctx, lo, hi);
+    tc_ew_call *c = (tc_ew_call *)ctx;
+    if (__atomic_load_n(&c->err, __ATOMIC_RELAXED)) return;
+    const int err = tc_ew_pieces(c, lo, hi);
+    if (err) __atomic_store_n(&c->err, err, __ATOMIC_RELAXED);
 }
 /* Check ndims and shapes against the static broadcast masks (the first output's
  * shape is the loop's), then run the pieces; spread over the pool above threshold
@@ -167,9 +178,9 @@ static __attribute__((noinline)) int tc_ew_run_impl(tc_ew_call *c, tc_intp cost,
     c->inner = c->dims[0];
     c->npc = (c->inner + TC_EW_PIECE - 1) / TC_EW_PIECE;
     const tc_intp total = outer * c->npc;
+    c->err = 0;
     if (total > 1 && n * cost >= threshold && c->par
             && c->par(tc_ew_chunk, c, total, n * cost) == 0)
-        return 0;
-    tc_ew_pieces(c, 0, total);
-    return 0;
+        return __atomic_load_n(&c->err, __ATOMIC_ACQUIRE);  /* the pool waited for every chunk */
+    return tc_ew_pieces(c, 0, total);
 }

@@ -93,6 +93,7 @@ typedef struct tc_chunk_ctx {
 #define TC_ERR_NOTARRAY 5  /* an operand does not export a buffer        */
 #define TC_ERR_ALLOC 6     /* out of memory inside a kernel              */
 #define TC_ERR_INTERNAL 7
+#define TC_ERR_NEG_POWER 8 /* an integer to a negative integer power (numpy raises) */
 /* code | operand index << 8: which operand of the step was wrong */
 #define TC_ERROR(code, operand) ((int)(code) | ((int)(operand) << 8))
 #define TC_ERROR_CODE(err) ((err) & 0xff)

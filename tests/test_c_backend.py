@@ -1,6 +1,7 @@
 """The C backend: lowering, generated kernels against numpy, buffers, errors, fallbacks."""
 from __future__ import annotations
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ from tensorc.backend.c.errors import CompileError
 from tensorc.config import config
 from tensorc.graph.fgraph import FunctionGraph
 from tensorc.lower import KernelStep, NumpyStep, lower
+from subproc import run_python
 
 pytestmark = pytest.mark.skipif(not c_backend_available(), reason="no working C compiler")
 C = tensorc.Mode(optimizer="fast_run", backend="c", name="C")
@@ -476,3 +478,63 @@ def test_softmax_rows_with_nan_and_infinities(dtype, rng):
         e = np.exp(v - v.max(1, keepdims=True))
         want = e / e.sum(1, keepdims=True)
     np.testing.assert_allclose(f(v), want, rtol=1e-5, equal_nan=True)
+
+
+# -- kernel errors from the loop body ----------------------------------------------------------
+#: Run in a child process (a crash there fails the test, not the session): ``x ** y`` on
+#: int64 operands, with one negative exponent at the start, middle or end, contiguous,
+#: transposed and reversed (through the driver's copy buffer), alone and fused; every loop
+#: goes to the pool in chunks of any size.  Each failing call must raise numpy's ValueError,
+#: leave an earlier result untouched, and the next valid call must give numpy's result.
+NEGATIVE_POWER_CHILD = """
+import sys
+{prelude}
+import numpy as np, tensorc, tensorc.tensor as T
+from tensorc.backend.c import loader
+from tensorc.config import config
+config.omp_threshold = 2
+ext = loader.ext_module()
+if ext is not None:
+    ext.lib.tc_pool_set_grain(1)
+jobs = ext.lib.tc_pool_jobs() if ext is not None else 0
+C = tensorc.Mode(optimizer="fast_run", backend="c")
+x, y = T.lmatrix("x"), T.lmatrix("y")
+fns = [(tensorc.function([x, y], x ** y, mode=C), lambda a, b: a ** b),
+       (tensorc.function([x, y], (x ** y) * 3 + x, mode=C), lambda a, b: (a ** b) * 3 + a)]
+base = np.arange(600 * 400).reshape(600, 400) % 7 - 3
+exp = np.arange(600 * 400).reshape(600, 400) % 5
+layouts = [lambda a: a, lambda a: a.T.copy().T, lambda a: a[::-1]]
+raised = 0
+for f, ref in fns:
+    for lay in layouts:
+        kept = f(lay(base), lay(exp))
+        want = ref(lay(base), lay(exp))
+        assert (kept == want).all()
+        for pos in [(0, 0), (300, 200), (599, 399)]:
+            bad = exp.copy()
+            bad[pos] = -1
+            try:
+                f(lay(base), lay(bad))
+            except ValueError as err:
+                assert "Integers to negative integer powers are not allowed" in str(err), err
+                raised += 1
+            assert (kept == want).all(), "an earlier result was overwritten"
+            assert (f(lay(base), lay(exp)) == want).all()
+pooled = ext is not None and ext.lib.tc_pool_threads() > 1
+print(raised, int(not pooled or ext.lib.tc_pool_jobs() > jobs))
+"""
+NEGATIVE_POWER_PRELUDES = {
+    "extension-driver": "",
+    "library-driver": "from tensorc.backend.c import ewdriver\newdriver.driver_shared = lambda: False",
+    "no-extension": 'sys.modules["tensorc._ext"] = None',
+}
+
+
+@pytest.mark.parametrize("form", NEGATIVE_POWER_PRELUDES)
+def test_negative_integer_power_raises_from_any_chunk(form, tmp_path):
+    """The elementwise body's error reaches the caller from the pool's chunks, the copy
+    buffer of strided operands, the driver compiled into the library and cffi's ABI mode."""
+    code = textwrap.dedent(NEGATIVE_POWER_CHILD).format(prelude=NEGATIVE_POWER_PRELUDES[form])
+    done = run_python(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["18", "1"], done.stdout

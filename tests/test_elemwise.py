@@ -167,6 +167,77 @@ def test_round_is_half_to_even_by_default(mode):
     np.testing.assert_array_equal(away, [1, 2, 3, -1, -3])
 
 
+NEG_POWER = "Integers to negative integer powers are not allowed"
+SIGNED = ("int8", "int16", "int32", "int64")
+INTEGERS = SIGNED + ("uint8", "uint16", "uint32", "uint64")
+
+
+def _negative_power_case(case: str, dtype: str) -> tuple[list, object, list]:
+    """(inputs, output, values) of ``x ** y`` with one negative exponent, in the form ``case``."""
+    x, y = T.vector("x", dtype=dtype), T.vector("y", dtype=dtype)
+    base = np.array([2, -3, 1, 0, -1, 5, 2], dtype)
+    exp = np.array([0, 1, 2, 3, 4, 5, -1], dtype)
+    if case == "array":
+        return [x, y], x ** y, [base, exp]
+    if case == "first":  # the negative exponent comes first
+        return [x, y], x ** y, [base, exp[::-1].copy()]
+    if case == "constant":
+        return [x], x ** np.array(-2, dtype), [base]
+    if case == "weak-constant":  # a Python int: x's dtype is kept
+        return [x], x ** -1, [base]
+    if case == "scalar":
+        a, b = T.scalar("a", dtype=dtype), T.scalar("b", dtype=dtype)
+        return [a, b], a ** b, [np.array(3, dtype), np.array(-1, dtype)]
+    if case == "broadcast-exponent":
+        m, r = T.matrix("m", dtype=dtype), T.row("r", dtype=dtype)
+        return [m, r], m ** r, [np.tile(base, (3, 1)), exp[None, :]]
+    if case == "broadcast-base":
+        r, m = T.row("r", dtype=dtype), T.matrix("m", dtype=dtype)
+        return [r, m], r ** m, [base[None, :], np.tile(exp, (3, 1))]
+    if case == "fused":
+        return [x, y], (x ** y) * 2 + x, [base, exp]
+    if case == "unsigned-base":  # uint8 ** signed: a signed compute dtype (numpy's promotion)
+        u = T.vector("u", dtype="uint8")
+        return [u, y], u ** y, [np.abs(base).astype("uint8"), exp]
+    raise AssertionError(case)
+
+
+NEGATIVE_POWER_CASES = ["array", "first", "constant", "weak-constant", "scalar", "broadcast-exponent",
+                        "broadcast-base", "fused", "unsigned-base"]
+
+
+@pytest.mark.parametrize("case", NEGATIVE_POWER_CASES)
+@pytest.mark.parametrize("dtype", SIGNED)
+def test_integer_power_with_a_negative_exponent_raises_like_numpy(case, dtype, mode):
+    """numpy raises for an integer to a negative integer power; the C kernels did return a
+    truncated ``1 // x**-y`` (0, or +-1 for a base of +-1)."""
+    inputs, out, values = _negative_power_case(case, dtype)
+    f = tensorc.function(inputs, out, mode=mode)
+    with pytest.raises(ValueError, match=NEG_POWER):
+        f(*values)
+
+
+@pytest.mark.parametrize("dtype", INTEGERS)
+def test_integer_power_with_non_negative_exponents_matches_numpy(dtype, mode, rng):
+    """Every integer dtype, exponents up to 70 (results wrap like numpy's), negative bases,
+    an array, a constant and a 0-d exponent, alone and fused."""
+    x, y = T.vector("x", dtype=dtype), T.vector("y", dtype=dtype)
+    s = T.scalar("s", dtype=dtype)
+    lo = -9 if dtype in SIGNED else 0
+    small = np.arange(lo, 10)
+    base = np.concatenate([small, rng.integers(lo, 100, 80 - small.size)]).astype(dtype)
+    exp = np.concatenate([np.arange(0, 71), rng.integers(0, 71, 9)]).astype(dtype)
+    f = tensorc.function([x, y, s], [x ** y, x ** 3, x ** s, (x ** y) * 2 + x, x ** np.array(0, dtype)],
+                         mode=mode)
+    got = f(base, exp, np.array(5, dtype))
+    with np.errstate(all="ignore"):
+        want = [base ** exp, base ** np.array(3, dtype), base ** np.array(5, dtype),
+                (base ** exp) * np.array(2, dtype) + base, base ** np.array(0, dtype)]
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+
+
 @pytest.mark.parametrize("name", ["erf", "erfc", "gammaln", "psi", "tri_gamma"])
 def test_special_functions_without_scipy_match_scipy(name, monkeypatch):
     """tensorc depends on numpy only: the pure-Python fallbacks must match scipy."""

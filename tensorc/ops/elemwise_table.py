@@ -11,6 +11,10 @@ dtype (they are plain C variables, so a template may use one several times);
 compute dtype's name (``int32``, ``float64`` ...).  A dict maps dtype kinds
 (``b`` bool, ``i`` signed, ``u`` unsigned, ``f`` float, ``c`` complex) to templates;
 a kind that is missing has no C lowering and runs through numpy.
+``nonneg_int_arg`` names the input numpy refuses to see negative when the compute
+dtype is a signed integer (``pow``'s exponent: numpy raises ``ValueError: Integers to
+negative integer powers are not allowed.``); C kernels check it and fail the call with
+``TC_ERR_NEG_POWER``, which the C backend raises as the same ``ValueError``.
 
 Gradient rules are ``grad(inputs, output, gz) -> [gradient per input]`` built from
 ``T`` expressions, each in the output's shape (summing back to an input's
@@ -41,7 +45,8 @@ class Row:
     """One elementwise op; see the module docstring for the fields' meaning.  Immutable,
     compared by identity (a plain class: a dataclass costs ``import tensorc`` ~1 ms)."""
 
-    __slots__ = ("name", "nin", "numpy", "c", "grad", "kinds", "promote_from", "doc", "aliases")
+    __slots__ = ("name", "nin", "numpy", "c", "grad", "kinds", "promote_from", "doc", "aliases",
+                 "nonneg_int_arg")
     name: str
     nin: int
     numpy: Callable[..., Any]
@@ -51,10 +56,11 @@ class Row:
     promote_from: int              # inputs before this index do not take part in promotion
     doc: str
     aliases: tuple[str, ...]
+    nonneg_int_arg: int | None     # input numpy rejects when negative in a signed integer compute
 
     def __init__(self, name: str, nin: int, numpy: Callable[..., Any], c: str | dict[str, str] | None,
                  grad: GradRule | None, kinds: str = "biufc", promote_from: int = 0, doc: str = "",
-                 aliases: tuple[str, ...] = ()) -> None:
+                 aliases: tuple[str, ...] = (), nonneg_int_arg: int | None = None) -> None:
         init = object.__setattr__  # one call per slot: a loop over them costs import ~0.1 ms
         init(self, "name", name)
         init(self, "nin", nin)
@@ -65,6 +71,7 @@ class Row:
         init(self, "promote_from", promote_from)
         init(self, "doc", doc)
         init(self, "aliases", tuple(aliases))
+        init(self, "nonneg_int_arg", nonneg_int_arg)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Row {self.name!r} is immutable")
@@ -134,7 +141,8 @@ ROWS: tuple[Row, ...] = (
         doc="remainder with the divisor's sign, Python's rules (``%``)"),
     Row("pow", 2, np.power, {"i": "tc_ipow_{t}({0}, {1})", "u": "tc_ipow_{t}({0}, {1})",
                              "f": "pow{f}({0}, {1})", "c": "cpow{f}({0}, {1})"},
-        lambda i, o, gz: [gz * _cj(i[1] * i[0] ** (i[1] - 1)), gz * _cj(T.log(i[0]) * o)], kinds="iufc"),
+        lambda i, o, gz: [gz * _cj(i[1] * i[0] ** (i[1] - 1)), gz * _cj(T.log(i[0]) * o)], kinds="iufc",
+        nonneg_int_arg=1),
     Row("maximum", 2, np.maximum, {"b": "({0} | {1})", "i": "({0} > {1} ? {0} : {1})",
                                    "u": "({0} > {1} ? {0} : {1})", "f": "tc_fmax_nan({0}, {1})"},
         lambda i, o, gz: [gz * T.eq(o, i[0]), gz * T.eq(o, i[1])], kinds=_REAL,

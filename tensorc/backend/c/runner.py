@@ -28,7 +28,10 @@ from tensorc.backend.c.errors import KernelError
 MAX_NDIM = 64
 ERROR_NAMES = {1: "wrong number of dimensions", 2: "shapes do not match", 3: "wrong dtype",
                4: "output is read-only", 5: "not an array", 6: "out of memory",
-               7: "internal error"}
+               7: "internal error", 8: "integer to a negative integer power"}
+#: Codes of values numpy rejects (TC_ERR_* of ``tensorc_runtime.h``) -> numpy's own
+#: ``ValueError`` message, which the C backend raises with the failing node's op.
+NUMPY_VALUE_ERRORS = {8: "Integers to negative integer powers are not allowed."}
 _KIND = {"f": "f", "i": "i", "u": "u", "b": "b", "c": "c"}
 
 

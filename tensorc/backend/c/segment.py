@@ -200,6 +200,7 @@ class Segment:
 
     def error(self, err: KernelError, storage: list[Any]) -> Exception:
         """The exception to raise for a failed segment call (numpy's message when possible)."""
+        from tensorc.backend.c.runner import NUMPY_VALUE_ERRORS
         for fill in self.fills:  # views/shapes the C runner made without Python objects
             if fill is not None and storage[fill.outputs[0]] is None and \
                     all(isinstance(storage[i], np.ndarray) for i in fill.inputs):
@@ -216,6 +217,9 @@ class Segment:
         step = self.steps[err.step]
         node = step.node
         ins = [storage[i] for i in step.inputs]
+        if err.code in NUMPY_VALUE_ERRORS:  # numpy's message, without re-running the node:
+            # an in-place kernel may have overwritten part of its input before it failed
+            return ValueError(f"{node.op}: {NUMPY_VALUE_ERRORS[err.code]}")
         try:  # the numpy implementation names the problem the way the numpy backend does
             node.op.perform(node, [storage[i] for i in step.node_slots])
         except (ValueError, TypeError, IndexError) as exc:

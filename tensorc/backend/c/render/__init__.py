@@ -56,7 +56,7 @@ def render_node(node: Apply, name: str, threshold: int) -> Rendered | None:
             inplace: dict[int, int] = {}
         else:
             body, kept, inplace = op.body, list(node.inputs), dict(op.inplace_pattern)
-        if not elemwise.body_supported(body) or any(v.type.dtype != d for v, d in
+        if not elemwise.body_supported(body, checks=True) or any(v.type.dtype != d for v, d in
                                                     zip(node.outputs, [body.out_dtype(r) for r in body.outputs])):
             return None
         bc = [v.type.broadcastable for v in kept]

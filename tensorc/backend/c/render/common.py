@@ -41,10 +41,12 @@ PREAMBLE = r"""
 #define tc_fmin_nan(a, b) (((a) < (b) || (a) != (a)) ? (a) : (b))
 /* np.clip(x, lo, hi) == minimum(maximum(x, lo), hi) */
 #define tc_clip(x, lo, hi) tc_fmin_nan(tc_fmax_nan((x), (lo)), (hi))
-/* integer power by squaring; a negative exponent gives 1/a**-b truncated (numpy raises) */
+/* integer power by squaring, wrapping like numpy.  A negative exponent is an error
+ * the kernel reports (TC_ERR_NEG_POWER: numpy's ValueError); the 0 returned for it is
+ * never seen. */
 #define TC_DEF_IPOW(SUF, T)                                                  \
     static inline T tc_ipow_##SUF(T a, T b) {                                \
-        if (b < 0) return (T)(a == 1 ? 1 : (a == (T)-1 ? ((b & 1) ? -1 : 1) : 0)); \
+        if (b < 0) return 0;                                                 \
         uint64_t r = 1, x = (uint64_t)a, e = (uint64_t)b;                    \
         while (e) { if (e & 1) r *= x; x *= x; e >>= 1; }                    \
         return (T)r;                                                         \

@@ -13,11 +13,14 @@ The kernel
   piece.
 
 Only the loop body is specialised per kernel (``name_body``: one ``omp simd`` loop over
-unit-stride operands); the checks, the collapsing, the pieces and the threads are the
-shared driver ``tc_ew_run`` (``csrc/tensorc_ew.c``), compiled once into the extension
-``tensorc._ext`` and reached through a hook (``tensorc.backend.c.ewdriver``). Operands with
-another inner stride (transposed, sliced) go through a small buffer in chunks, so strided
-calls run the same vectorised body. gcc's time per kernel is a fifth of a kernel carrying
+unit-stride operands, returning 0 or an error code: a step numpy may reject, an integer
+power with a negative exponent, ORs its check into a flag and the body returns
+``TC_ERR_NEG_POWER``, which the runner raises as numpy's ``ValueError``); the checks, the
+collapsing, the pieces and the threads are the shared driver ``tc_ew_run``
+(``csrc/tensorc_ew.c``), compiled once into the extension ``tensorc._ext`` and reached
+through a hook (``tensorc.backend.c.ewdriver``). Operands with another inner stride
+(transposed, sliced) go through a small buffer in chunks, so strided calls run the same
+vectorised body. gcc's time per kernel is a fifth of a kernel carrying
 its own strided loop and shape code.
 
 ``elemwise_body(node)`` makes the one-step body of a plain ``Elemwise`` node.
@@ -73,18 +76,57 @@ def elemwise_body(node: Apply) -> tuple[Body, list[Any]]:
     return body, kept
 
 
-def body_supported(body: Body) -> bool:
-    """True when every dtype has a C type and every step's row has a C template."""
+def body_supported(body: Body, *, checks: bool = False) -> bool:
+    """True when every dtype has a C type and every step's row has a C template.
+
+    A body with a step that can fail (``failing_steps``: an integer power whose exponent
+    may be negative) is supported only by a renderer that reports the failure
+    (``checks=True``: ``render_loop``); other renderers (reductions over a fused body)
+    leave it to numpy, which raises.
+    """
     dtypes = set(body.in_dtypes) | {d for d, _ in body.constants}
     for s in body.steps:
         dtypes |= set(s.arg_dtypes) | {s.out_dtype, s.compute}
         if BY_NAME[s.row].c_template(np.dtype(s.compute).kind) is None:
             return False
-    return dtypes <= C_DTYPES
+    return dtypes <= C_DTYPES and (checks or not failing_steps(body))
 
 
-def body_statements(body: Body, load: Sequence[str], indent: str) -> list[str]:
-    """C statements computing every step of ``body``; input k is the C expression ``load[k]``."""
+#: The kernel-local flag a body sets when a checked step fails, and the code it returns.
+FAIL_FLAG = "tc_bad_"
+FAIL_ERROR = "TC_ERROR(TC_ERR_NEG_POWER, 0)"
+
+
+def failing_steps(body: Body) -> dict[int, int]:
+    """Step index -> the argument the step needs non-negative, for the steps of ``body``
+    that numpy may reject (see ``Row.nonneg_int_arg``): a signed integer compute dtype and
+    an argument that is not a non-negative constant.
+
+    >>> import tensorc.tensor as T
+    >>> x, y = T.iscalar('x'), T.iscalar('y')
+    >>> [failing_steps(elemwise_body(e.owner)[0]) for e in (x ** y, x ** -3, x ** 3)]
+    [{0: 1}, {0: 1}, {}]
+    """
+    out = {}
+    for k, s in enumerate(body.steps):
+        arg = BY_NAME[s.row].nonneg_int_arg
+        if arg is None or np.dtype(s.compute).kind != "i":
+            continue
+        kind, j = s.args[arg]
+        if kind == "const" and np.asarray(body.constants[j][1], body.constants[j][0]).astype(
+                s.arg_dtypes[arg]) >= 0:
+            continue
+        out[k] = arg
+    return out
+
+
+def body_statements(body: Body, load: Sequence[str], indent: str, *, checks: bool = False) -> list[str]:
+    """C statements computing every step of ``body``; input k is the C expression ``load[k]``.
+
+    With ``checks`` a step that can fail (``failing_steps``) also ORs its failure into the
+    int ``FAIL_FLAG``, which the caller declares and reports; without, the body must have
+    none (``body_supported``).
+    """
     def ref(r: Ref) -> str:
         kind, k = r
         if kind == "in":
@@ -93,6 +135,8 @@ def body_statements(body: Body, load: Sequence[str], indent: str) -> list[str]:
             return literal(*body.constants[k])
         return f"s{k}"
 
+    failing = failing_steps(body)
+    assert checks or not failing, "a body whose steps can fail needs checks=True"
     lines = []
     for k, s in enumerate(body.steps):
         args = [convert(ref(r), body.out_dtype(r), dt) for r, dt in zip(s.args, s.arg_dtypes)]
@@ -100,6 +144,8 @@ def body_statements(body: Body, load: Sequence[str], indent: str) -> list[str]:
         assert template is not None
         expr = template.format(*args, t=s.compute, f=libm_suffix(s.compute))
         lines.append(f"{indent}const {ctype(s.out_dtype)} s{k} = {convert(expr, s.compute, s.out_dtype)};")
+        if k in failing:
+            lines.append(f"{indent}{FAIL_FLAG} |= ({args[failing[k]]}) < 0;")
     return lines
 
 
@@ -140,8 +186,13 @@ def render_loop(name: str, body: Body, in_bcast: Sequence[Sequence[bool]], *,
     out_d = list(out_types) if out_types is not None else [body.out_dtype(r) for r in body.outputs]
     out_t = [ctype(d) for d in out_d]
 
-    def store(load: list[str], dest: list[str], indent: str) -> list[str]:
-        st = body_statements(body, load, indent)
+    checks = bool(failing_steps(body))
+    flag = [f"    int {FAIL_FLAG} = 0;"] if checks else []
+
+    def store(load: list[str], dest: list[str], indent: str, *, fail_before_store: bool) -> list[str]:
+        st = body_statements(body, load, indent, checks=checks)
+        if checks and fail_before_store:
+            st.append(f"{indent}if ({FAIL_FLAG}) return {FAIL_ERROR};")
         vals = output_exprs(body, load)
         srcd = [body.out_dtype(r) for r in body.outputs]
         return st + [f"{indent}{dest[j]} = {convert(vals[j], srcd[j], out_d[j])};" for j in range(nout)]
@@ -150,30 +201,32 @@ def render_loop(name: str, body: Body, in_bcast: Sequence[Sequence[bool]], *,
         lines = [f"int {name}(const tc_arg *args) {{"] + _validate(nin, nout, in_bcast, nd)
         lines += [f"    const {in_t[k]} c{k} = *(const {in_t[k]} *)args[{k}].data;" for k in range(nin)]
         dest = [f"*({out_t[j]} *)args[{nin + j}].data" for j in range(nout)]
-        lines += ["    {"] + store([f"c{k}" for k in range(nin)], dest, "        ")
+        lines += flag + ["    {"] + store([f"c{k}" for k in range(nin)], dest, "        ", fail_before_store=True)
         return "\n".join(lines + ["    }", "    return 0;", "}"]) + "\n"
     hoist = [b[nd - 1] for b in in_bcast]
     types = in_t + out_t
-    lines = [f"static void {name}_body(tc_intp n, char *const *b) {{"]
+    lines = [f"static int {name}_body(tc_intp n, char *const *b) {{"]
     for k in range(nin + nout):
         if k < nin and hoist[k]:
             lines.append(f"    const {types[k]} h{k} = *(const {types[k]} *)b[{k}];")
         else:
             const = "const " if k < nin else ""
             lines.append(f"    {const}{types[k]} *restrict p{k} = ({const}{types[k]} *)b[{k}];")
-    lines += ["    _Pragma(\"omp simd\")", "    for (tc_intp i = 0; i < n; i++) {"]
+    reduction = f" reduction(|:{FAIL_FLAG})" if checks else ""
+    lines += flag + [f"    _Pragma(\"omp simd{reduction}\")", "    for (tc_intp i = 0; i < n; i++) {"]
     lines += store([f"h{k}" if hoist[k] else f"p{k}[i]" for k in range(nin)],
-                   [f"p{nin + j}[i]" for j in range(nout)], "        ")
+                   [f"p{nin + j}[i]" for j in range(nout)], "        ", fail_before_store=False)
     masks = [sum(1 << d for d in range(nd) if in_bcast[k][d]) for k in range(nin)] + [0] * nout
     cost = body_cost([s.row for s in body.steps])
-    lines += ["    }", "}",
+    result = f"{FAIL_FLAG} ? {FAIL_ERROR} : 0" if checks else "0"
+    lines += ["    }", f"    return {result};", "}",
               f"int {name}(const tc_arg *args) {{",
               f"    static const uint64_t bcmask[{nin + nout}] = {{{', '.join(map(str, masks))}}};",
               f"    static const tc_intp isz[{nin + nout}] = "
               f"{{{', '.join(f'sizeof({t})' for t in types)}}};",
               f"    tc_intp dims[{nd}], st[{(nin + nout) * nd}];",
               f"    tc_ew_call c = {{args, bcmask, isz, {name}_body, {nin}, {nout}, {nd}, 0, dims, st, 0, 0, "
-              f"tc_parallel_hook}};",
+              f"tc_parallel_hook, 0}};",
               f"    return tc_ew_run(&c, {cost}, {threshold});", "}"]
     return "\n".join(lines) + "\n"
 
