@@ -2,6 +2,9 @@
 broadcast patterns, on every backend (table-driven: a new row is tested by existing)."""
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pytest
 
@@ -236,6 +239,58 @@ def test_integer_power_with_non_negative_exponents_matches_numpy(dtype, mode, rn
     for g, w in zip(got, want):
         assert g.dtype == w.dtype
         np.testing.assert_array_equal(g, w)
+
+
+def _round_away_reference(values: np.ndarray) -> np.ndarray:
+    """Half away from zero, exactly (decimal arithmetic on each value's exact binary value);
+    the result keeps the input's sign (-0.3 -> -0.0), inf and nan stay."""
+    out = []
+    for v in values.astype("float64").tolist():
+        r = v if not math.isfinite(v) else float(Decimal(v).to_integral_value(ROUND_HALF_UP))
+        out.append(math.copysign(r, v) if not math.isnan(r) else r)
+    return np.array(out, dtype=values.dtype)
+
+
+def _round_tricky(dtype: str) -> np.ndarray:
+    """Ties, the float just below 0.5, odd integers at the precision limit (where
+    ``|x| + 0.5`` rounds up to the next even integer), signed zeros, inf and nan."""
+    big = 2.0 ** (np.finfo(dtype).nmant)  # above it every float is an integer
+    values = [0.5, 1.5, 2.5, 3.5, 0.3, 0.7, 1.0, 0.0, big + 1, big + 3, big - 0.5, big - 1.5,
+              2 * big - 1, 2 * big, np.finfo(dtype).max, np.finfo(dtype).tiny, np.inf]
+    values += [float(np.nextafter(np.array(0.5, dtype), np.array(0, dtype))),
+               float(np.nextafter(np.array(1.5, dtype), np.array(0, dtype))),
+               float(np.nextafter(np.array(2.5, dtype), np.array(9, dtype)))]
+    arr = np.array(values, dtype=dtype)
+    return np.concatenate([arr, -arr, np.array([np.nan], dtype)])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_round_half_away_from_zero_is_exact(dtype, mode):
+    """``floor(|x| + 0.5)`` rounded 0.49999999999999994 up to 1 and 2**52 + 1 to 2**52 + 2
+    (the addition rounds); C's ``round`` was right. Both backends against decimal rounding,
+    signs of zeros included (float16 computes in float32: its values are exact there)."""
+    values = _round_tricky(dtype)
+    x = T.vector("x", dtype=dtype)
+    got = tensorc.function([x], T.round(x, "half_away_from_zero"), mode=mode)(values)
+    want = _round_away_reference(values).astype(got.dtype)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "uint16", "int64", "bool"])
+def test_round_half_away_numpy_implementation_keeps_dtype(dtype):
+    """The numpy implementation itself, float16 included; integers and bools unchanged."""
+    from tensorc.ops.scalar_math import round_half_away
+    if np.dtype(dtype).kind == "f":
+        values = _round_tricky(dtype)
+        want = _round_away_reference(values)
+    else:
+        values = np.array([0, 1, 5, 100], dtype) if dtype != "bool" else np.array([True, False])
+        want = values
+    got = round_half_away(values)
+    assert got.dtype == values.dtype and got is not values
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
 @pytest.mark.parametrize("name", ["erf", "erfc", "gammaln", "psi", "tri_gamma"])
