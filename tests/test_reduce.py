@@ -99,6 +99,28 @@ def test_float32_sum_accumulates_wide(mode):
     assert abs(float(out) - float(a.astype("float64").sum())) <= 1e-6 * 1e5
 
 
+MEAN_CASES = [("float32", None, False, (30, 40)), ("float32", 0, False, (600, 5)),
+              ("float32", 1, True, (5, 600)), ("float32", (0, 1), True, (40, 30)),
+              ("float16", None, False, (150, 150))]
+
+
+@pytest.mark.parametrize("dtype,axis,keepdims,shape", MEAN_CASES)
+def test_float32_mean_rounds_once(mode, rng, dtype, axis, keepdims, shape):
+    """float32 ``mean`` divides the float64 sum, then rounds once: rounding the sum to
+    float32 and dividing in float32 was 1 ulp off in about 1 case of 4.  Integers below
+    2**17 (float16: 2**11) keep every float32 partial sum of <= 128 values exact, and
+    the sums exceed 2**24, so rounding them to float32 loses bits."""
+    high = 2 ** 17 if dtype == "float32" else 2 ** 11
+    x = T.matrix("x", dtype=dtype)
+    f = tensorc.function([x], T.mean(x, axis=axis, keepdims=keepdims), mode=mode)
+    for _ in range(20):
+        a = rng.integers(high // 2, high, shape).astype(dtype)
+        got = f(a)
+        want = np.float32(np.mean(a.astype(np.float64), axis=axis, keepdims=keepdims))
+        assert got.dtype == np.float32 and got.shape == np.shape(want)
+        np.testing.assert_array_equal(got, want)
+
+
 def test_var_std_ddof_corrected(mode, rng):
     x = T.dmatrix("x")
     a = rng.normal(size=(4, 5)) + 1e3

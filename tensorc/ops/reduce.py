@@ -306,22 +306,39 @@ def mean(input: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False
          acc_dtype: Any = None) -> Any:
     """Mean over ``axis``; integer inputs give float64, float32 stays float32.
 
+    A float32 (or float16) mean without ``dtype``/``acc_dtype`` divides the float64
+    sum and rounds once, to float32 (complex64 likewise through complex128): rounding
+    the sum to float32 first and dividing in float32 could be 1 ulp off.
+
     >>> import numpy as np, tensorc.tensor as T
     >>> x = T.imatrix('x')
     >>> m = mean(x, axis=0)
     >>> m.dtype, m.eval({x: np.array([[1, 2], [2, 4]], dtype='int32')}).tolist()
     ('float64', [1.5, 3.0])
+    >>> f = T.fvector('f')
+    >>> float(mean(f).eval({f: np.array([16778188, 2, 9], dtype='float32')}))  # not ...33.5
+    5592733.0
     """
     import tensorc.tensor as T
     x = as_tensor_variable(input)
     axes = normalize_axes(axis, x.ndim, "mean: axis")
     sum_dtype = dtype if dtype is not None else ("float32" if x.dtype == "float16" else None)
+    narrow = None  # the mean's dtype when the division runs in its wider accumulator
+    if dtype is None and acc_dtype is None and _out_default(sum_dtype or x.dtype) in _MEAN_WIDE:
+        narrow = _out_default(sum_dtype or x.dtype)
+        sum_dtype = _MEAN_WIDE[narrow]
     s = sum(x, axes, dtype=sum_dtype, keepdims=keepdims, acc_dtype=acc_dtype)
     count_dtype = s.dtype if s.dtype in ("float16", "float32", "complex64") else "float64"
     out = T.true_div(s, _count(x, axes, count_dtype))
+    if narrow is not None:
+        out = T.cast(out, narrow)
     if dtype is not None and out.dtype != as_dtype_name(dtype):
         out = T.cast(out, dtype)
     return out
+
+
+#: A mean of these dtypes divides in the wider accumulator dtype, then rounds once.
+_MEAN_WIDE = {"float32": "float64", "complex64": "complex128"}
 
 
 def var(input: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False,
