@@ -164,6 +164,31 @@ def test_foreign_writable_dir_is_refused(tmp_cache) -> None:
     assert cache.get_library(SRC, name_hint="k")
 
 
+def test_foreign_writable_dir_under_auto_warns_once_and_runs_on_numpy(tmp_cache) -> None:
+    """backend='auto' with a cache directory writable by others: one warning naming the
+    directory, the numpy backend, and no traceback from the background compiler probe."""
+    os.makedirs(tmp_cache)
+    os.chmod(tmp_cache, 0o777)
+    try:
+        child = _child("""
+            import warnings
+            warnings.simplefilter("always")
+            config.backend = "auto"
+            import numpy as np
+            import tensorc, tensorc.tensor as T
+            x = T.dvector("x")
+            f = tensorc.function([x], T.exp(x) + 1)
+            print(f.backend, float(f(np.zeros(2))[0]))
+        """, tmp_cache)
+        out, err = child.communicate(timeout=120)
+    finally:
+        os.chmod(tmp_cache, 0o700)
+    assert child.returncode == 0, err
+    assert out.split() == ["numpy", "2.0"]
+    assert err.count("writable by group or others") == 1, err
+    assert "RuntimeWarning" in err and "Traceback" not in err and "Exception in thread" not in err
+
+
 def test_prune_keeps_recent_and_respects_size(tmp_cache) -> None:
     libs = [cache.get_library(SRC + f"// {i}\n", name_hint=f"k{i}") for i in range(4)]
     for i, lib in enumerate(libs):  # k0 used longest ago ... k3 most recently

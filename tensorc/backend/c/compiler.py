@@ -199,7 +199,17 @@ def probe_in_background() -> None:
     except OSError:
         return
     import threading
-    threading.Thread(target=compiler_info, args=(cc,), name="tensorc-probe", daemon=True).start()
+    threading.Thread(target=_probe_quietly, args=(cc,), name="tensorc-probe", daemon=True).start()
+
+
+def _probe_quietly(cc: str) -> None:
+    """The background probe: a failure (e.g. a cache directory refused as writable by
+    others) is not printed from the thread; the foreground :func:`compiler_info` repeats
+    the probe (failures are not cached) and reports it where the user can see it."""
+    try:
+        compiler_info(cc)
+    except Exception:  # noqa: BLE001 - reported by the foreground call
+        pass
 
 
 def compiler_available() -> bool:
